@@ -1,0 +1,2 @@
+// The CBLAS interface of OpenBLAS (Debian: libopenblas-dev), including openblas_set_num_threads.
+#include <cblas.h>
