@@ -12,7 +12,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "PruneTensor", targets: ["PruneTensor"]),
+        .library(name: "PruneNN", targets: ["PruneNN"]),
+        .library(name: "PruneKit", targets: ["PruneKit"]),
+        .library(name: "PruneSDXL", targets: ["PruneSDXL"]),
+        .library(name: "PruneFlux", targets: ["PruneFlux"]),
+        .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libffi-dev).
@@ -26,13 +34,41 @@ let package = Package(
         // The tensor engine: storage, layout, ops, reverse-mode autodiff, thread pool, safetensors I/O.
         .target(name: "PruneTensor", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
 
+        // Layers named by checkpoint key, the parameter store, masks.
+        .target(name: "PruneNN", dependencies: ["PruneTensor"], swiftSettings: swiftSettings),
+
+        // The pruning core: schedulers, units and masks, criteria, objective, plan, surgery, export.
+        .target(name: "PruneKit", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+
+        // Architecture adapters.
+        .target(name: "PruneSDXL", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+        .target(name: "PruneFlux", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+
+        // The command-line tool.
+        .executableTarget(
+            name: "prunekit",
+            dependencies: [
+                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
         // Engine benchmarks: matmul, conv2d, attention and element-wise throughput against raw sgemm.
         .executableTarget(
             name: "PruneBenchmarks", dependencies: ["PruneTensor", "CBLAS"],
             swiftSettings: swiftSettings),
 
+        // Fixture lookup and numeric comparison helpers shared by the test targets.
+        .target(name: "PruneTestSupport", dependencies: ["PruneTensor"], path: "Tests/PruneTestSupport", swiftSettings: swiftSettings),
+
+        .testTarget(name: "PruneTensorTests", dependencies: ["PruneTensor", "PruneTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PruneNNTests", dependencies: ["PruneTestSupport", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+        .testTarget(name: "PruneKitTests", dependencies: ["PruneTestSupport", "PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "PruneTensorTests", dependencies: ["PruneTensor"],
+            name: "PruneSDXLTests", dependencies: ["PruneTestSupport", "PruneSDXL", "PruneKit", "PruneNN", "PruneTensor"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PruneFluxTests", dependencies: ["PruneTestSupport", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
     ]
 )

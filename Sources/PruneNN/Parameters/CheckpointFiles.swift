@@ -1,0 +1,95 @@
+import Foundation
+import PruneTensor
+
+/// Errors locating or indexing a checkpoint on disk.
+public enum CheckpointFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No weights file (single or sharded) in the model directory.
+    case noWeights(directory: String)
+    /// A `*.safetensors.index.json` that is not a valid index.
+    case badIndex(path: String, reason: String)
+    /// A tensor file failed to open or validate.
+    case unreadable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noWeights(let directory):
+            "no diffusion_pytorch_model.safetensors or *.safetensors.index.json in \(directory)"
+        case .badIndex(let path, let reason): "bad shard index \(path): \(reason)"
+        case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
+        }
+    }
+}
+
+/// A ``TensorSource`` over one safetensors file or the shards named by a diffusers index.
+///
+/// Files are memory-mapped; a float32 tensor is a zero-copy view of the mapping, 16-bit tensors are
+/// widened to float32 one tensor at a time when a layer asks for them.
+public struct SafetensorsTensorSource: TensorSource {
+    /// The file that holds each key.
+    private let fileForKey: [String: SafetensorsFile]
+    /// A name for error messages (the file or index path).
+    public let name: String
+
+    /// One safetensors file.
+    public init(file path: String) throws(CheckpointFileError) {
+        do {
+            let file = try SafetensorsFile.open(path)
+            fileForKey = Dictionary(uniqueKeysWithValues: file.keys.map { ($0, file) })
+            name = path
+        } catch {
+            throw .unreadable(path: path, reason: error.description)
+        }
+    }
+
+    /// The shards listed by a diffusers `*.safetensors.index.json` (`weight_map: {key: file}`).
+    public init(index path: String) throws(CheckpointFileError) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .badIndex(path: path, reason: error.localizedDescription)
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let weightMap = object["weight_map"] as? [String: String]
+        else { throw .badIndex(path: path, reason: "expected an object with a weight_map of key → file name") }
+        var files: [String: SafetensorsFile] = [:]
+        var mapping: [String: SafetensorsFile] = [:]
+        for (key, shard) in weightMap.sorted(by: { $0.key < $1.key }) {
+            if files[shard] == nil {
+                let shardPath = directory.appendingPathComponent(shard).path
+                do { files[shard] = try SafetensorsFile.open(shardPath) } catch {
+                    throw .unreadable(path: shardPath, reason: error.description)
+                }
+            }
+            guard files[shard]!.contains(key) else {
+                throw .badIndex(path: path, reason: "\(key) is mapped to \(shard), which does not contain it")
+            }
+            mapping[key] = files[shard]!
+        }
+        fileForKey = mapping
+        name = path
+    }
+
+    /// The weights of a diffusers model directory: `diffusion_pytorch_model.safetensors`, or the index of
+    /// its shards.
+    public init(modelDirectory directory: String) throws(CheckpointFileError) {
+        let url = URL(fileURLWithPath: directory)
+        let single = url.appendingPathComponent("diffusion_pytorch_model.safetensors").path
+        let index = url.appendingPathComponent("diffusion_pytorch_model.safetensors.index.json").path
+        if FileManager.default.fileExists(atPath: single) {
+            try self.init(file: single)
+        } else if FileManager.default.fileExists(atPath: index) {
+            try self.init(index: index)
+        } else {
+            throw .noWeights(directory: directory)
+        }
+    }
+
+    public var keys: [String] { fileForKey.keys.sorted() }
+
+    public func shape(of key: String) -> [Int]? { fileForKey[key]?.info(key)?.shape }
+
+    public func tensor(_ key: String) throws -> Tensor {
+        guard let file = fileForKey[key] else { throw CheckpointError.missingKeys([key], source: name) }
+        return try file.tensor(key)
+    }
+}

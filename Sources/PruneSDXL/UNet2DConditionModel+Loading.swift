@@ -1,0 +1,25 @@
+import Foundation
+import PruneNN
+import PruneTensor
+
+extension UNet2DConditionModel {
+    /// Loads a diffusers model directory (`config.json` plus `diffusion_pytorch_model.safetensors` or its
+    /// sharded index). Every missing, mis-shaped and unexpected key is reported in one error.
+    ///
+    /// - Parameters:
+    ///   - directory: the `unet/` folder of a pipeline, or a folder laid out the same way.
+    ///   - structureOverrides: unit widths per transformer block (pruned exports).
+    /// - Returns: the model and the store that owns its parameters.
+    /// - Throws: ``UNetConfigurationError``, ``CheckpointFileError`` or ``CheckpointError``.
+    public static func load(
+        directory: String, structureOverrides: [String: TransformerBlockStructure] = [:]
+    ) throws -> (model: UNet2DConditionModel, parameters: ParameterStore) {
+        let configuration = try UNetConfiguration.load(
+            contentsOf: URL(fileURLWithPath: directory).appendingPathComponent("config.json").path)
+        let source = try SafetensorsTensorSource(modelDirectory: directory)
+        let store = ParameterStore(source: source, sourceName: source.name)
+        let model = try UNet2DConditionModel(configuration, weights: store.root, structureOverrides: structureOverrides)
+        try store.finish()
+        return (model, store)
+    }
+}

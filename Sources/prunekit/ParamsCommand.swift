@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import PruneSDXL
+
+/// `prunekit params`: parameters, attention heads and FFN neurons of a preset or a model directory.
+struct ParamsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "params", abstract: "Count parameters, attention heads and FFN neurons.")
+
+    @Option(help: "A named configuration: \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var preset: ModelPreset?
+
+    @Option(help: "A diffusers model directory (config.json + safetensors).")
+    var model: String?
+
+    @Flag(help: "Print JSON with the fields parameters, heads, ffn_neurons.")
+    var json = false
+
+    func validate() throws {
+        guard (preset == nil) != (model == nil) else { throw ValidationError("give exactly one of --preset or --model") }
+    }
+
+    func run() throws {
+        let accounting: ModelAccounting
+        if let preset {
+            guard let configuration = preset.unetConfiguration else { throw CLIError.badOption("no configuration for \(preset.rawValue)") }
+            accounting = try UNet2DConditionModel.accounting(of: configuration)
+        } else {
+            switch try LoadedModel.load(directory: model!) {
+            case .unet(let unet, let store): accounting = unet.accounting(parameters: store)
+            }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(accounting), as: UTF8.self))
+        } else {
+            print("parameters   \(accounting.parameters)")
+            print("heads        \(accounting.heads)")
+            print("ffn_neurons  \(accounting.ffnNeurons)")
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `prunekit`: structural pruning of text-to-image diffusion models.
+@main
+struct PruneKitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prunekit",
+        abstract: "Structural pruning of SDXL U-Nets and FLUX DiTs: heads and FFN neurons out, a smaller dense model back.",
+        subcommands: [ParamsCommand.self, ForwardCommand.self])
+}

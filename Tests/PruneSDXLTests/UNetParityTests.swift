@@ -1,0 +1,85 @@
+import Foundation
+import PruneNN
+import PruneSDXL
+import PruneTensor
+import PruneTestSupport
+import Testing
+
+/// The U-Net against diffusers' outputs for the committed fixture models (`Tests/Fixtures/sdxl-*`).
+@Suite struct UNetParityTests {
+    static let cases = ["sdxl-tiny", "sdxl-small"]
+
+    /// Loads a fixture case: the model, its parameter store, inputs, masks and expected values.
+    struct Case {
+        let model: UNet2DConditionModel
+        let parameters: ParameterStore
+        let inputs: UNetInputs
+        let masks: UnitMasks
+        let expected: SafetensorsFile
+
+        init(_ name: String) throws {
+            (model, parameters) = try UNet2DConditionModel.load(directory: Fixtures.path(name))
+            let file = try SafetensorsFile.open(Fixtures.path("\(name)/inputs.safetensors"))
+            inputs = UNetInputs(
+                sample: try file.tensor("sample"), timestep: try file.tensor("timestep"),
+                encoderHiddenStates: try file.tensor("encoder_hidden_states"),
+                textEmbeds: file.contains("text_embeds") ? try file.tensor("text_embeds") : nil,
+                timeIDs: file.contains("time_ids") ? try file.tensor("time_ids") : nil)
+            let maskFile = try SafetensorsFile.open(Fixtures.path("\(name)/masks.safetensors"))
+            var masks = UnitMasks()
+            for key in maskFile.keys {
+                masks[String(key.dropFirst(UnitMasks.filePrefix.count))] = try maskFile.tensor(key)
+            }
+            self.masks = masks
+            expected = try SafetensorsFile.open(Fixtures.path("\(name)/expected.safetensors"))
+        }
+    }
+
+    @Test("The forward pass matches diffusers within 1e-4 relative error", arguments: cases)
+    func forwardMatchesDiffusers(name: String) throws {
+        let fixture = try Case(name)
+        let output = try withoutGradients { try fixture.model(fixture.inputs) }
+        let error32 = maximumRelativeError(output, try fixture.expected.tensor("output"))
+        let error64 = maximumRelativeError(output, try fixture.expected.tensor("output_f64"))
+        print("\(name) forward: max relative error \(error32) vs float32, \(error64) vs float64")
+        #expect(error32 <= 1e-4)
+        #expect(error64 <= 1e-4)
+    }
+
+    @Test("Masked heads and neurons give diffusers' masked output", arguments: cases)
+    func maskedForwardMatchesDiffusers(name: String) throws {
+        let fixture = try Case(name)
+        let output = try withoutGradients { try fixture.model(fixture.inputs, masks: fixture.masks) }
+        let error = maximumRelativeError(output, try fixture.expected.tensor("masked_output"))
+        print("\(name) masked forward: max relative error \(error)")
+        #expect(error <= 1e-4)
+    }
+
+    @Test("Gradients of masks and weights match diffusers within 1e-3", arguments: cases)
+    func gradientsMatchDiffusers(name: String) throws {
+        let fixture = try Case(name)
+        for mask in fixture.masks.byModule.values { mask.requiresGradient = true }
+        let weightKeys = fixture.expected.keys.filter { $0.hasPrefix("grad.") && !$0.hasPrefix("grad.mask.") }
+            .map { String($0.dropFirst("grad.".count)) }
+        #expect(!weightKeys.isEmpty)
+        for key in weightKeys { fixture.parameters.parameters[key]!.requiresGradient = true }
+        let output = try fixture.model(fixture.inputs, masks: fixture.masks)
+        (output * (try fixture.expected.tensor("loss_weights"))).sum().backward()
+        var worst: Float = 0
+        for (module, mask) in fixture.masks.byModule {
+            let expected = try fixture.expected.tensor("grad.mask.\(module)")
+            let error = maximumRelativeError(try #require(mask.gradient), expected)
+            worst = max(worst, error)
+            #expect(error <= 1e-3, "mask gradient of \(module)")
+        }
+        for key in weightKeys {
+            let expected = try fixture.expected.tensor("grad.\(key)")
+            let error = maximumRelativeError(try #require(fixture.parameters.parameters[key]!.gradient), expected)
+            let error64 = maximumRelativeError(try #require(fixture.parameters.parameters[key]!.gradient), try fixture.expected.tensor("grad_f64.\(key)"))
+            print("\(name) grad.\(key): \(error) vs float32, \(error64) vs float64")
+            worst = max(worst, error)
+            #expect(error <= 1e-3, "gradient of \(key)")
+        }
+        print("\(name) gradients: max error \(worst)")
+    }
+}
