@@ -55,9 +55,13 @@ import Testing
         #expect(error <= 1e-4)
     }
 
+    /// Gradients are compared with diffusers' float64 gradients. The bound is 1e-3, or twice diffusers'
+    /// own float32-vs-float64 gap for that tensor where the model is too ill-conditioned for 1e-3
+    /// (recorded by the fixture script in `f32_vs_f64_max_rel`; only sdxl-tiny's mask gradients need it).
     @Test("Gradients of masks and weights match diffusers within 1e-3", arguments: cases)
     func gradientsMatchDiffusers(name: String) throws {
         let fixture = try Case(name)
+        let diffusersGap = try Self.float32Float64Gaps(fixture.expected)
         for mask in fixture.masks.byModule.values { mask.requiresGradient = true }
         let weightKeys = fixture.expected.keys.filter { $0.hasPrefix("grad.") && !$0.hasPrefix("grad.mask.") }
             .map { String($0.dropFirst("grad.".count)) }
@@ -65,21 +69,24 @@ import Testing
         for key in weightKeys { fixture.parameters.parameters[key]!.requiresGradient = true }
         let output = try fixture.model(fixture.inputs, masks: fixture.masks)
         (output * (try fixture.expected.tensor("loss_weights"))).sum().backward()
+        var gradients: [(String, Tensor)] = fixture.masks.byModule.map { ("mask.\($0.key)", $0.value) }
+        gradients += weightKeys.map { ($0, fixture.parameters.parameters[$0]!) }
         var worst: Float = 0
-        for (module, mask) in fixture.masks.byModule {
-            let expected = try fixture.expected.tensor("grad.mask.\(module)")
-            let error = maximumRelativeError(try #require(mask.gradient), expected)
+        for (key, tensor) in gradients {
+            let ours = try #require(tensor.gradient, "no gradient for \(key)")
+            let error = maximumRelativeError(ours, try fixture.expected.tensor("grad_f64.\(key)"))
+            let bound = max(1e-3, 2 * (diffusersGap["grad.\(key)"] ?? 0))
             worst = max(worst, error)
-            #expect(error <= 1e-3, "mask gradient of \(module)")
+            #expect(error <= bound, "gradient of \(key): \(error) > \(bound)")
         }
-        for key in weightKeys {
-            let expected = try fixture.expected.tensor("grad.\(key)")
-            let error = maximumRelativeError(try #require(fixture.parameters.parameters[key]!.gradient), expected)
-            let error64 = maximumRelativeError(try #require(fixture.parameters.parameters[key]!.gradient), try fixture.expected.tensor("grad_f64.\(key)"))
-            print("\(name) grad.\(key): \(error) vs float32, \(error64) vs float64")
-            worst = max(worst, error)
-            #expect(error <= 1e-3, "gradient of \(key)")
-        }
-        print("\(name) gradients: max error \(worst)")
+        print("\(name) gradients: max relative error \(worst) vs float64 over \(gradients.count) tensors")
+    }
+
+    /// diffusers' float32-vs-float64 relative gap per stored tensor.
+    static func float32Float64Gaps(_ file: SafetensorsFile) throws -> [String: Float] {
+        guard let text = file.metadata["f32_vs_f64_max_rel"],
+            let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Double]
+        else { return [:] }
+        return object.mapValues { Float($0) }
     }
 }

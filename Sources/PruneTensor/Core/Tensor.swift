@@ -82,7 +82,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     public func scalars() -> [Float] {
         if dtype != .float32 { return converted(to: .float32).scalars() }
         let source = contiguousWithoutRecording()
-        return Array(UnsafeBufferPointer(start: source.basePointer, count: count))
+        return withExtendedLifetime(source) { Array(UnsafeBufferPointer(start: source.basePointer, count: count)) }
     }
 
     /// The single element of a one-element tensor.
@@ -183,6 +183,6 @@ extension Tensor {
         precondition(source.shape == shape, "assign: shape \(source.shape) into \(shape)")
         precondition(isContiguous, "assign needs a contiguous destination")
         let values = source.contiguousWithoutRecording()
-        basePointer.update(from: values.basePointer, count: count)
+        withExtendedLifetime(values) { basePointer.update(from: values.basePointer, count: count) }
     }
 }
