@@ -1,0 +1,356 @@
+import Foundation
+
+/// A memory-mapped [safetensors](https://github.com/huggingface/safetensors) file.
+///
+/// ``open(_:)`` maps the file (`PROT_READ | PROT_WRITE`, `MAP_PRIVATE`: copy-on-write, never written back), validates the whole header up front, and
+/// keeps the mapping alive for as long as this value or any tensor borrowed from it lives; the file is
+/// never read into memory as a whole — pages are faulted in as tensors are touched.
+///
+/// The format: an 8-byte little-endian header length `N`, `N` bytes of UTF-8 JSON mapping each tensor
+/// name to `{"dtype", "shape", "data_offsets": [begin, end]}` (plus an optional `"__metadata__"` object
+/// of strings), then the data section, which the tensors' byte ranges must tile exactly.
+///
+/// ```swift
+/// let file = try SafetensorsFile.open("unet.safetensors")
+/// let weight = try file.tensor("conv_in.weight")        // float32 [320, 4, 3, 3]
+/// ```
+///
+/// `float32` tensors are zero-copy views of the mapping. The mapping is private copy-on-write: updating a
+/// loaded weight in place (``Tensor/assign(_:)``, an optimizer step) copies only the touched pages and
+/// never changes the file. Truncating the file while it
+/// is mapped makes later reads fault (`SIGBUS`), as with any memory-mapped file.
+public struct SafetensorsFile: Sendable {
+    /// Where one tensor lives and what it holds.
+    public struct TensorInfo: Sendable, Equatable {
+        /// The tensor's name in the header.
+        public let key: String
+        /// The element type stored in the file.
+        public let dtype: DType
+        /// Extent of each axis (`[]` for a scalar).
+        public let shape: [Int]
+        /// The bytes it occupies, relative to the start of the data section (the header's `data_offsets`).
+        public let byteRange: Range<Int>
+
+        /// Number of elements (1 for a scalar, 0 when any axis is 0).
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    /// The path the file was opened from.
+    public let path: String
+    /// The header's `__metadata__` entries (empty when absent).
+    public let metadata: [String: String]
+    /// Tensor names, sorted.
+    public let keys: [String]
+    /// File offset of the data section: `8 + headerLength`.
+    public let dataOffset: Int
+
+    private let entries: [String: TensorInfo]
+    private let mapping: SafetensorsMapping
+
+    /// Reads headers larger than this are rejected, as in the reference implementation.
+    public static let maximumHeaderLength = 100_000_000
+
+    /// Maps and validates the file at `path`.
+    ///
+    /// - Throws: ``SafetensorsError``: `.io` or `.notARegularFile` when the file cannot be mapped, and a
+    ///   case naming the problem (and the tensor key, where one is involved) when the header is malformed:
+    ///   file shorter than 8 bytes, header length too large or past the end, header not UTF-8 / JSON /
+    ///   an object, entries with missing or mistyped fields, unsupported dtypes, offsets out of range,
+    ///   reversed or overlapping, byte spans that disagree with dtype × shape, gaps in the data section,
+    ///   non-string metadata.
+    public static func open(_ path: String) throws(SafetensorsError) -> SafetensorsFile {
+        let mapping = try SafetensorsMapping(path: path)
+        return try SafetensorsFile(path: path, mapping: mapping)
+    }
+
+    /// Maps and validates the file at `url` (a file URL); see ``open(_:)-(String)``.
+    ///
+    /// - Throws: ``SafetensorsError``, as ``open(_:)-(String)``.
+    public static func open(_ url: URL) throws(SafetensorsError) -> SafetensorsFile {
+        try open(url.path)
+    }
+
+    /// Where `key` lives and what it holds, or `nil` when the file has no such tensor.
+    public func info(_ key: String) -> TensorInfo? { entries[key] }
+
+    /// Whether the file holds a tensor named `key`.
+    public func contains(_ key: String) -> Bool { entries[key] != nil }
+
+    /// The tensor named `key`, contiguous and row-major with the shape stored in the file.
+    ///
+    /// - Parameters:
+    ///   - key: The tensor's name.
+    ///   - dtype: The element type of the result; `nil` means `float32`. When it equals the stored dtype
+    ///     the result is a zero-copy view of the (copy-on-write) mapping (copied instead in the rare case the
+    ///     bytes are not aligned to the element size, which files written by the Python library never
+    ///     are); otherwise it is a converted copy (`F16`, `BF16` widen exactly; `F64` rounds).
+    /// - Throws: ``SafetensorsError/tensorNotFound(path:key:available:nearest:)`` when there is no such
+    ///   tensor.
+    public func tensor(_ key: String, as dtype: DType? = nil) throws(SafetensorsError) -> Tensor {
+        guard let info = entries[key] else {
+            throw .tensorNotFound(
+                path: path, key: key, available: entries.count, nearest: Self.nearest(to: key, in: keys))
+        }
+        let target = dtype ?? .float32
+        let count = info.count
+        if count == 0 {
+            return Tensor(storage: Storage(uninitializedCount: 0, dtype: target), shape: info.shape)
+        }
+        let pointer = mapping.base + dataOffset + info.byteRange.lowerBound
+        let source: Storage
+        if Int(bitPattern: pointer) % info.dtype.byteSize == 0 {
+            source = Storage(borrowing: pointer, count: count, dtype: info.dtype, owner: mapping)
+        } else {
+            source = Storage(uninitializedCount: count, dtype: info.dtype)
+            memcpy(source.bytes, pointer, info.byteRange.count)
+        }
+        let storage = target == info.dtype ? source : source.converted(to: target)
+        return Tensor(storage: storage, shape: info.shape)
+    }
+
+    /// True when `tensor`'s elements live in this file's mapping — a zero-copy view rather than a copy.
+    public func sharesMemory(with tensor: Tensor) -> Bool {
+        let start = UnsafeRawPointer(tensor.storage.bytes)
+        let base = UnsafeRawPointer(mapping.base)
+        return start >= base && start < base + mapping.size
+    }
+
+    // MARK: - Header validation
+
+    private init(path: String, mapping: SafetensorsMapping) throws(SafetensorsError) {
+        self.path = path
+        self.mapping = mapping
+        let fileSize = mapping.size
+        guard fileSize >= 8 else { throw .fileTooShort(path: path, size: fileSize) }
+        let headerLength = UInt64(littleEndian: UnsafeRawPointer(mapping.base).loadUnaligned(as: UInt64.self))
+        guard headerLength <= UInt64(Self.maximumHeaderLength) else {
+            throw .headerTooLarge(path: path, headerLength: headerLength, limit: Self.maximumHeaderLength)
+        }
+        guard 8 + Int(headerLength) <= fileSize else {
+            throw .headerPastEnd(path: path, headerLength: headerLength, fileSize: fileSize)
+        }
+        dataOffset = 8 + Int(headerLength)
+        let header = UnsafeRawBufferPointer(start: mapping.base + 8, count: Int(headerLength))
+        let parsed = try Self.parseHeader(header, dataSize: fileSize - dataOffset, path: path)
+        entries = parsed.entries
+        metadata = parsed.metadata
+        keys = parsed.entries.keys.sorted()
+    }
+
+    /// Validates the header JSON and the tiling of a data section of `dataSize` bytes.
+    private static func parseHeader(
+        _ header: UnsafeRawBufferPointer, dataSize: Int, path: String
+    ) throws(SafetensorsError) -> (entries: [String: TensorInfo], metadata: [String: String]) {
+        if let bad = firstInvalidUTF8Offset(header) { throw .invalidUTF8(path: path, byteOffset: bad) }
+        let json: SafetensorsJSON
+        do {
+            json = try SafetensorsJSONParser.parse(header)
+        } catch {
+            throw .invalidJSON(path: path, byteOffset: error.offset, reason: error.reason)
+        }
+        guard case .object(let members) = json else {
+            throw .headerNotObject(path: path, found: json.typeName)
+        }
+
+        var entries: [String: TensorInfo] = [:]
+        var metadata: [String: String] = [:]
+        for (key, value) in members {
+            if key == "__metadata__" {
+                guard case .object(let pairs) = value else {
+                    throw .invalidMetadata(path: path, key: key, found: value.brief)
+                }
+                for (name, item) in pairs {
+                    guard case .string(let text) = item else {
+                        throw .invalidMetadata(path: path, key: name, found: item.brief)
+                    }
+                    metadata[name] = text
+                }
+            } else {
+                entries[key] = try parseEntry(key: key, value, dataSize: dataSize, path: path)
+            }
+        }
+
+        // The byte ranges must tile the data section: sorted by start, each begins where the last ended.
+        let ordered = entries.values.sorted {
+            ($0.byteRange.lowerBound, $0.byteRange.upperBound, $0.key)
+                < ($1.byteRange.lowerBound, $1.byteRange.upperBound, $1.key)
+        }
+        var covered = 0
+        var previous: TensorInfo?
+        for info in ordered {
+            let begin = info.byteRange.lowerBound
+            if begin < covered, let previous {
+                throw .overlappingTensors(
+                    path: path, key: info.key, begin: begin, previousKey: previous.key, previousEnd: covered)
+            }
+            if begin > covered {
+                throw .gapInData(path: path, afterKey: previous?.key, begin: covered, end: begin)
+            }
+            covered = info.byteRange.upperBound
+            previous = info
+        }
+        if covered < dataSize {
+            throw .gapInData(path: path, afterKey: previous?.key, begin: covered, end: dataSize)
+        }
+        return (entries, metadata)
+    }
+
+    private static func parseEntry(
+        key: String, _ value: SafetensorsJSON, dataSize: Int, path: String
+    ) throws(SafetensorsError) -> TensorInfo {
+        guard case .object(let fields) = value else {
+            throw .invalidField(
+                path: path, key: key, field: "", expected: "an object with dtype, shape and data_offsets",
+                found: value.brief)
+        }
+        func field(_ name: String) throws(SafetensorsError) -> SafetensorsJSON {
+            guard let found = fields.first(where: { $0.key == name }) else {
+                throw .missingField(path: path, key: key, field: name)
+            }
+            return found.value
+        }
+        func invalid(_ name: String, _ expected: String, _ found: SafetensorsJSON) -> SafetensorsError {
+            .invalidField(path: path, key: key, field: name, expected: expected, found: found.brief)
+        }
+
+        let dtypeValue = try field("dtype")
+        guard case .string(let dtypeName) = dtypeValue else {
+            throw invalid("dtype", "a string such as \"F32\"", dtypeValue)
+        }
+        guard let dtype = DType(safetensorsName: dtypeName) else {
+            throw .unsupportedDType(path: path, key: key, dtype: dtypeName)
+        }
+
+        let shapeValue = try field("shape")
+        let shapeExpectation = "an array of non-negative integers"
+        guard case .array(let extents) = shapeValue else { throw invalid("shape", shapeExpectation, shapeValue) }
+        var shape: [Int] = []
+        var count = 1
+        for extent in extents {
+            guard let n = extent.integer, n >= 0 else { throw invalid("shape", shapeExpectation, shapeValue) }
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw invalid("shape", "a shape whose element count fits in Int", shapeValue) }
+            shape.append(n)
+            count = product
+        }
+
+        let offsetsValue = try field("data_offsets")
+        let offsetsExpectation = "an array of two non-negative integers [begin, end]"
+        guard case .array(let bounds) = offsetsValue, bounds.count == 2,
+            let begin = bounds[0].integer, let end = bounds[1].integer, begin >= 0, end >= 0
+        else { throw invalid("data_offsets", offsetsExpectation, offsetsValue) }
+        guard begin <= end else { throw .offsetsReversed(path: path, key: key, begin: begin, end: end) }
+        guard end <= dataSize else {
+            throw .offsetsOutOfRange(path: path, key: key, begin: begin, end: end, dataSize: dataSize)
+        }
+
+        let (expectedBytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+        guard !overflow, expectedBytes == end - begin else {
+            throw .byteCountMismatch(
+                path: path, key: key, dtype: dtypeName, shape: shape,
+                expectedBytes: overflow ? Int.max : expectedBytes, actualBytes: end - begin)
+        }
+        return TensorInfo(key: key, dtype: dtype, shape: shape, byteRange: begin..<end)
+    }
+
+    /// Offset of the first byte that does not start or continue a valid UTF-8 scalar, or `nil`.
+    private static func firstInvalidUTF8Offset(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        // Fast path: pure ASCII, which almost every header is.
+        if !bytes.contains(where: { $0 >= 0x80 }) { return nil }
+        var iterator = bytes.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded): offset += encoded.count
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+
+    /// Up to three keys within a small edit distance of `key`, closest first.
+    private static func nearest(to key: String, in keys: [String]) -> [String] {
+        let target = Array(key.utf8)
+        let limit = max(2, target.count / 4)
+        var scored: [(distance: Int, key: String)] = []
+        for candidate in keys {
+            let other = Array(candidate.utf8)
+            guard abs(other.count - target.count) <= limit else { continue }
+            let distance = editDistance(target, other)
+            if distance <= limit { scored.append((distance, candidate)) }
+        }
+        return scored.sorted { ($0.distance, $0.key) < ($1.distance, $1.key) }.prefix(3).map(\.key)
+    }
+
+    private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty { return b.count }
+        var row = Array(0...b.count)
+        for i in 1...a.count {
+            var diagonal = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let above = row[j]
+                row[j] = min(above + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1))
+                diagonal = above
+            }
+        }
+        return row[b.count]
+    }
+}
+
+extension DType {
+    /// The dtype's name in a safetensors header (`F32`, `F16`, `BF16`, `F64`).
+    var safetensorsName: String {
+        switch self {
+        case .float32: "F32"
+        case .float16: "F16"
+        case .bfloat16: "BF16"
+        case .float64: "F64"
+        }
+    }
+
+    /// The dtype named `name` in a safetensors header, or `nil` for the ones PruneTensor cannot hold.
+    init?(safetensorsName name: String) {
+        switch name {
+        case "F32": self = .float32
+        case "F16": self = .float16
+        case "BF16": self = .bfloat16
+        case "F64": self = .float64
+        default: return nil
+        }
+    }
+}
+
+/// A private copy-on-write mapping of a whole file, unmapped when the last ``SafetensorsFile`` and the last
+/// ``Storage`` borrowing from it are gone.
+final class SafetensorsMapping: @unchecked Sendable {
+    /// The first byte of the file. Writes (an optimizer updating a loaded weight) land in private
+    /// copy-on-write pages and never reach the file.
+    let base: UnsafeMutableRawPointer
+    /// The file's size in bytes (at least 8).
+    let size: Int
+
+    /// Maps the regular file at `path`; files shorter than 8 bytes are reported here.
+    init(path: String) throws(SafetensorsError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Self.systemError(path, "open") }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw Self.systemError(path, "fstat") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw .notARegularFile(path: path) }
+        let size = Int(status.st_size)
+        guard size >= 8 else { throw .fileTooShort(path: path, size: size) }
+        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0),
+            base != UnsafeMutableRawPointer(bitPattern: -1)
+        else { throw Self.systemError(path, "mmap") }
+        self.base = base
+        self.size = size
+    }
+
+    deinit { munmap(base, size) }
+
+    static func systemError(_ path: String, _ operation: String) -> SafetensorsError {
+        .io(path: path, operation: operation, reason: String(cString: strerror(errno)))
+    }
+}
