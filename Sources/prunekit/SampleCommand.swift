@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import PruneKit
+import PruneNN
+import PruneSDXL
+import PruneTensor
+
+/// `prunekit sample`: the full sampling loop from noise to final latents.
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Run the denoising loop and write the final latents.",
+        discussion: """
+            Embeddings are named as diffusers' pipelines name them: prompt_embeds, negative_prompt_embeds, \
+            pooled_prompt_embeds, negative_pooled_prompt_embeds (SDXL). --noise takes a file holding `latents` \
+            (the unscaled standard-normal noise); otherwise noise is drawn from --seed.
+            """)
+
+    @Option(help: "A diffusers model directory.") var model: String
+    @Option(help: "A safetensors file with the prompt embeddings.") var embeddings: String
+    @Option(help: "Scheduler and defaults: \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var preset: String
+    @Option(help: "A scheduler_config.json replacing the preset's scheduler.") var scheduler: String?
+    @Option(help: "Inference steps (default: the preset's).") var steps: Int?
+    @Option(help: "Guidance scale (default: the preset's).") var guidance: Float?
+    @Option(help: "Seed of the initial noise.") var seed: UInt64 = 0
+    @Option(help: "A safetensors file whose `latents` tensor is the initial noise.") var noise: String?
+    @Option(help: "Image height in pixels (default: sample_size × 8).") var height: Int?
+    @Option(help: "Image width in pixels (default: sample_size × 8).") var width: Int?
+    @Option(parsing: .upToNextOption, help: "SDXL original_size as HEIGHT WIDTH (default: the image size).")
+    var originalSize: [Int] = []
+    @Option(parsing: .upToNextOption, help: "SDXL crops_coords_top_left as TOP LEFT (default: 0 0).")
+    var cropTopLeft: [Int] = []
+    @Option(parsing: .upToNextOption, help: "SDXL target_size as HEIGHT WIDTH (default: the image size).")
+    var targetSize: [Int] = []
+    @Option(help: "A safetensors file of unit masks (mask.<module key>).") var masks: String?
+    @Option(help: "Where to write the final `latents`.") var output: String
+    @Flag(help: "Also write every step's latents as trace.<i>.") var trace = false
+
+    func validate() throws {
+        for (name, values) in [("--original-size", originalSize), ("--crop-top-left", cropTopLeft), ("--target-size", targetSize)]
+        where !values.isEmpty && values.count != 2 {
+            throw ValidationError("\(name) takes two numbers, got \(values.count)")
+        }
+    }
+
+    /// SDXL micro-conditioning from the options, defaulting to the image size without a crop.
+    private func microConditioning(height: Int, width: Int) -> SDXLMicroConditioning {
+        let original = originalSize.count == 2 ? (originalSize[0], originalSize[1]) : (height, width)
+        let crop = cropTopLeft.count == 2 ? (cropTopLeft[0], cropTopLeft[1]) : (0, 0)
+        let target = targetSize.count == 2 ? (targetSize[0], targetSize[1]) : (height, width)
+        return SDXLMicroConditioning(originalSize: original, cropsCoordinatesTopLeft: crop, targetSize: target)
+    }
+
+    func run() throws {
+        let preset = try SchedulerPreset(name: self.preset)
+        let schedulerConfiguration = try scheduler.map { try SchedulerConfiguration(contentsOf: URL(fileURLWithPath: $0)) }
+            ?? preset.configuration
+        let stepCount = steps ?? preset.defaultSteps
+        guard stepCount > 0 else { throw ValidationError("--steps must be at least 1, got \(stepCount)") }
+        let unitMasks = try masks.map(UnitMasks.load(path:)) ?? .none
+        let inputs = try SafetensorsFile.open(embeddings)
+        func tensor(_ name: String) throws -> Tensor {
+            guard inputs.contains(name) else { throw CLIError.missingInput(path: embeddings, name: name) }
+            return try inputs.tensor(name)
+        }
+        func optional(_ name: String) throws -> Tensor? { inputs.contains(name) ? try inputs.tensor(name) : nil }
+
+        var tensors: [String: Tensor] = [:]
+        switch try LoadedModel.load(directory: model) {
+        case .unet(let unet, _):
+            let sampleSize = unet.configuration.sampleSize ?? 128
+            let pixelsHigh = height ?? sampleSize * 8
+            let pixelsWide = width ?? sampleSize * 8
+            let latentShape = [1, unet.configuration.inChannels, pixelsHigh / 8, pixelsWide / 8]
+            let initialNoise = try loadNoise(shape: latentShape)
+            let sampler = try SDXLSampler(
+                unet: unet, scheduler: try schedulerConfiguration.makeScheduler(), steps: stepCount,
+                guidanceScale: guidance ?? preset.defaultGuidance,
+                conditioning: SDXLConditioning(
+                    promptEmbeds: try tensor("prompt_embeds"), pooledPromptEmbeds: try tensor("pooled_prompt_embeds"),
+                    negativePromptEmbeds: try optional("negative_prompt_embeds"),
+                    negativePooledPromptEmbeds: try optional("negative_pooled_prompt_embeds")),
+                microConditioning: microConditioning(height: pixelsHigh, width: pixelsWide))
+            var stepGenerator = SeededGenerator(seed: seed &+ 1)
+            let total = sampler.stepCount
+            let final = try withoutGradients {
+                try sampler.run(
+                    noise: initialNoise, masks: unitMasks,
+                    stepNoise: { _ in Tensor.randomNormal(latentShape, using: &stepGenerator) },
+                    onStep: { index, latents in
+                        if trace { tensors["trace.\(index)"] = latents }
+                        printProgress("step \(index + 1)/\(total)")
+                    })
+            }
+            tensors["latents"] = final
+        }
+        try SafetensorsWriter.write(
+            tensors, metadata: ["preset": preset.rawValue, "steps": String(stepCount), "seed": String(seed)], to: output)
+        print("wrote \(output)")
+    }
+
+    /// The initial noise: `--noise`'s `latents`, or standard-normal noise drawn from `--seed`.
+    private func loadNoise(shape: [Int]) throws -> Tensor {
+        guard let noise else { return Tensor.randomNormal(shape, seed: seed) }
+        let file = try SafetensorsFile.open(noise)
+        guard file.contains("latents") else { throw CLIError.missingInput(path: noise, name: "latents") }
+        let latents = try file.tensor("latents")
+        guard latents.shape == shape else {
+            throw CLIError.invalidFile(path: noise, reason: "latents has shape \(latents.shape), expected \(shape)")
+        }
+        return latents
+    }
+}
+
+/// A progress line on standard error (standard output stays machine-readable).
+func printProgress(_ message: String) {
+    FileHandle.standardError.write(Data("\(message)\n".utf8))
+}
