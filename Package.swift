@@ -68,6 +68,9 @@ let package = Package(
             name: "PruneSDXLTests", dependencies: ["PruneTestSupport", "PruneSDXL", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "PruneKitCLITests", dependencies: ["prunekit", "PruneTestSupport", "PruneSDXL", "PruneNN", "PruneTensor"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "PruneFluxTests", dependencies: ["PruneTestSupport", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
     ]

@@ -20,16 +20,19 @@ struct ParamsCommand: ParsableCommand {
         guard (preset == nil) != (model == nil) else { throw ValidationError("give exactly one of --preset or --model") }
     }
 
-    func run() throws {
-        let accounting: ModelAccounting
+    /// The counts for the chosen preset or model directory.
+    func accounting() throws -> ModelAccounting {
         if let preset {
             guard let configuration = preset.unetConfiguration else { throw CLIError.badOption("no configuration for \(preset.rawValue)") }
-            accounting = try UNet2DConditionModel.accounting(of: configuration)
-        } else {
-            switch try LoadedModel.load(directory: model!) {
-            case .unet(let unet, let store): accounting = unet.accounting(parameters: store)
-            }
+            return try UNet2DConditionModel.accounting(of: configuration)
         }
+        switch try LoadedModel.load(directory: model!) {
+        case .unet(let unet, let store): return unet.accounting(parameters: store)
+        }
+    }
+
+    func run() throws {
+        let accounting = try accounting()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
