@@ -1,0 +1,121 @@
+import PruneTensor
+
+// Declarative shapes of the layers a FLUX module is built from. Each block computes its `Shapes` once from
+// its widths (per-module head counts and FFN widths); the block's initialiser builds its layers from those
+// shapes and the parameter accounting sums the same shapes, so the two cannot disagree.
+
+/// The checkpoint key and shape of one parameter.
+public struct ParameterShape: Sendable, Equatable, CustomStringConvertible {
+    /// The full checkpoint key, e.g. `transformer_blocks.0.attn.to_q.weight`.
+    public var key: String
+    /// Extent of each axis.
+    public var shape: [Int]
+
+    public init(key: String, shape: [Int]) {
+        self.key = key
+        self.shape = shape
+    }
+
+    /// Number of elements.
+    public var count: Int { shape.reduce(1, *) }
+
+    public var description: String { "\(key) \(shape)" }
+}
+
+/// Joins a dotted prefix and a name (`""` + `name` is `name`).
+@inlinable
+public func checkpointKey(_ prefix: String, _ name: String) -> String {
+    prefix.isEmpty ? name : "\(prefix).\(name)"
+}
+
+/// The shape of one `torch.nn.Linear`: its key relative to the enclosing module and its widths.
+public struct LinearShape: Sendable, Equatable {
+    /// Key relative to the enclosing module, e.g. `attn.to_q`.
+    public var name: String
+    public var inFeatures: Int
+    public var outFeatures: Int
+    public var hasBias: Bool
+
+    public init(_ name: String, inFeatures: Int, outFeatures: Int, hasBias: Bool = true) {
+        self.name = name
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.hasBias = hasBias
+    }
+
+    /// `weight` `[out, in]` and `bias` `[out]` under `prefix.name`.
+    public func parameters(prefix: String) -> [ParameterShape] {
+        let base = checkpointKey(prefix, name)
+        var result = [ParameterShape(key: "\(base).weight", shape: [outFeatures, inFeatures])]
+        if hasBias { result.append(ParameterShape(key: "\(base).bias", shape: [outFeatures])) }
+        return result
+    }
+}
+
+/// The shape of an affine normalisation with a weight only (`RMSNorm`): key relative to its module.
+public struct NormShape: Sendable, Equatable {
+    public var name: String
+    public var dimension: Int
+
+    public init(_ name: String, dimension: Int) {
+        self.name = name
+        self.dimension = dimension
+    }
+
+    /// `weight` `[dimension]` under `prefix.name`.
+    public func parameters(prefix: String) -> [ParameterShape] {
+        [ParameterShape(key: "\(checkpointKey(prefix, name)).weight", shape: [dimension])]
+    }
+}
+
+/// The shape of a diffusers `FeedForward` with a GELU-tanh projection (FLUX): `net.0.proj` `[inner, dim]`,
+/// `net.2` `[dim, inner]`.
+public struct FeedForwardShape: Sendable, Equatable {
+    public var name: String
+    public var dimension: Int
+    public var innerDimension: Int
+
+    public init(_ name: String, dimension: Int, innerDimension: Int) {
+        self.name = name
+        self.dimension = dimension
+        self.innerDimension = innerDimension
+    }
+
+    public var projectIn: LinearShape { LinearShape("net.0.proj", inFeatures: dimension, outFeatures: innerDimension) }
+    public var projectOut: LinearShape { LinearShape("net.2", inFeatures: innerDimension, outFeatures: dimension) }
+
+    public func parameters(prefix: String) -> [ParameterShape] {
+        let base = checkpointKey(prefix, name)
+        return projectIn.parameters(prefix: base) + projectOut.parameters(prefix: base)
+    }
+}
+
+extension Linear {
+    /// The Linear described by `shape`, built under `scope.shape.name`.
+    public init(_ scope: WeightScope, _ shape: LinearShape) {
+        self.init(scope.scoped(shape.name), inFeatures: shape.inFeatures, outFeatures: shape.outFeatures, bias: shape.hasBias)
+    }
+
+    /// `[..., in]` → `[..., out]`, also when a width is 0 (units pruned away entirely): with `out` = 0 the
+    /// result is empty; with `in` = 0 it is the bias broadcast over the leading axes (zeros without one).
+    public func applyAllowingEmptyWidths(_ x: Tensor) -> Tensor {
+        guard inFeatures == 0 || outFeatures == 0 else { return self(x) }
+        let zeros = Tensor.zeros(Array(x.shape.dropLast()) + [outFeatures])
+        guard outFeatures > 0, let bias else { return zeros }
+        return zeros + bias
+    }
+}
+
+extension RMSNorm {
+    /// The RMSNorm described by `shape` (ε as given), built under `scope.shape.name`.
+    public init(_ scope: WeightScope, _ shape: NormShape, epsilon: Float) {
+        self.init(scope.scoped(shape.name), dimension: shape.dimension, epsilon: epsilon)
+    }
+}
+
+extension FeedForward {
+    /// The GELU-tanh feed-forward described by `shape`, built under `scope.shape.name`.
+    public init(_ scope: WeightScope, _ shape: FeedForwardShape) {
+        self.init(scope.scoped(shape.name), dimension: shape.dimension, innerDimension: shape.innerDimension, activation: .geluTanh)
+    }
+}
