@@ -84,13 +84,13 @@ public struct FluxSingleTransformerBlock {
     /// - Returns: `[B, T + N, C]`.
     public func callAsFunction(_ hidden: Tensor, embedding: Tensor, rotary: (cos: Tensor, sin: Tensor), masks: UnitMasks) -> Tensor {
         let (normalized, gate) = norm(hidden, embedding: embedding)
-        var activation = projectMLP.applyAllowingEmptyWidths(normalized).gelu(approximateWithTanh: true)
+        var activation = projectMLP(normalized).gelu(approximateWithTanh: true)
         if let mask = masks[mlpModuleKey] {
             precondition(mask.shape == [shapes.structure.mlpWidth], "MLP mask for \(mlpModuleKey) must be [\(shapes.structure.mlpWidth)], got \(mask.shape)")
             activation = activation * mask
         }
         let attended = attention(normalized, rotary: rotary, masks: masks)
         let joined = concatenate([attended, activation], axis: -1)
-        return hidden + gate * projectOut.applyAllowingEmptyWidths(joined)
+        return hidden + gate * projectOut(joined)
     }
 }

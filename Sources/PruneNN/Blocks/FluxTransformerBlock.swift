@@ -109,5 +109,5 @@ public struct FluxTransformerBlock {
 /// then `net.2`'s bias.
 func fluxFeedForward(_ feedForward: FeedForward, _ x: Tensor, masks: UnitMasks) -> Tensor {
     if feedForward.innerDimension > 0 { return feedForward(x, masks: masks) }
-    return feedForward.projectOut.applyAllowingEmptyWidths(Tensor.zeros(Array(x.shape.dropLast()) + [0]))
+    return feedForward.projectOut(Tensor.zeros(Array(x.shape.dropLast()) + [0]))
 }

@@ -132,7 +132,7 @@ public struct FluxAttention {
         }
         let textOutput = merged.sliced(axis: 1, 0..<textLength)
         let imageOutput = merged.sliced(axis: 1, textLength..<(textLength + imageLength))
-        return (toOut.applyAllowingEmptyWidths(imageOutput), context.toOut.applyAllowingEmptyWidths(textOutput))
+        return (toOut(imageOutput), context.toOut(textOutput))
     }
 
     /// Single-stream attention (no output projection).

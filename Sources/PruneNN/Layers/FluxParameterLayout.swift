@@ -95,15 +95,6 @@ extension Linear {
     public init(_ scope: WeightScope, _ shape: LinearShape) {
         self.init(scope.scoped(shape.name), inFeatures: shape.inFeatures, outFeatures: shape.outFeatures, bias: shape.hasBias)
     }
-
-    /// `[..., in]` → `[..., out]`, also when a width is 0 (units pruned away entirely): with `out` = 0 the
-    /// result is empty; with `in` = 0 it is the bias broadcast over the leading axes (zeros without one).
-    public func applyAllowingEmptyWidths(_ x: Tensor) -> Tensor {
-        guard inFeatures == 0 || outFeatures == 0 else { return self(x) }
-        let zeros = Tensor.zeros(Array(x.shape.dropLast()) + [outFeatures])
-        guard outFeatures > 0, let bias else { return zeros }
-        return zeros + bias
-    }
 }
 
 extension RMSNorm {

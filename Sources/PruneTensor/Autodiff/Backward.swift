@@ -89,7 +89,7 @@ enum Backward {
             return [gA, gB]
         case .linear(let x, let weight, let bias):
             let outFeatures = weight.shape[0]
-            let g2 = g.reshapedWithoutRecording([g.count / Swift.max(outFeatures, 1), outFeatures])
+            let g2 = g.reshapedWithoutRecording([x.shape.dropLast().reduce(1, *), outFeatures])
             let gX = x.requiresGradient ? Kernels.matmul(g2, weight).reshapedWithoutRecording(x.shape) : nil
             let gW = weight.requiresGradient
                 ? Kernels.matmul(g2.transposedWithoutRecording(), x.reshapedWithoutRecording([g2.shape[0], weight.shape[1]]))
@@ -182,7 +182,9 @@ extension Kernels {
     /// Sums each 2×2 block: `[N, C, 2H, 2W]` → `[N, C, H, W]` (the adjoint of nearest 2× upsampling).
     static func downsampleSum2x(_ gradient: Tensor, to shape: [Int]) -> Tensor {
         let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
-        let g = gradient.contiguousWithoutRecording().basePointer
+        let gContiguous = gradient.contiguousWithoutRecording()
+        defer { withExtendedLifetime(gContiguous) {} }  // `g` points into it
+        let g = gContiguous.basePointer
         let result = Tensor(storage: Storage(uninitializedCount: shape.reduce(1, *)), shape: shape)
         let y = result.basePointer
         ComputeThreads.parallelFor(planes, grain: Swift.max(1, 4096 / Swift.max(height * width, 1))) { range in

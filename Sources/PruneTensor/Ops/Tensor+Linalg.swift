@@ -67,7 +67,7 @@ extension Kernels {
         let result = Tensor(
             storage: Storage(uninitializedCount: batchCount * m * n), shape: batchShape + [m, n])
         let c = result.basePointer
-        if k == 0 {
+        if k == 0 || m == 0 || n == 0 {
             c.update(repeating: 0, count: result.count)
             return result
         }
@@ -75,7 +75,9 @@ extension Kernels {
         // One big product when b is a single matrix and a's rows stack contiguously.
         if b.rank == 2, a.isContiguous {
             let left = operand(a.basePointer, leadingDimension: k)
-            let right = MatrixOperand(b) ?? MatrixOperand(b.contiguousWithoutRecording())!
+            let rightSource = MatrixOperand(b) == nil ? b.contiguousWithoutRecording() : b
+            defer { withExtendedLifetime(rightSource) {} }  // `right` points into it
+            let right = MatrixOperand(rightSource)!
             gemm(left, right, c, m: batchCount * m, n: n, k: k)
             return result
         }
@@ -125,20 +127,25 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tens
     let outFeatures = weight.shape[0]
     precondition(input.shape.last == inFeatures, "linear: input \(input.shape) does not end in \(inFeatures)")
     if let bias { precondition(bias.shape == [outFeatures], "linear bias must be [\(outFeatures)], got \(bias.shape)") }
-    let rows = input.count / Swift.max(inFeatures, 1)
-    let x = input.contiguousWithoutRecording()
-    let w = MatrixOperand(weight) ?? MatrixOperand(weight.contiguousWithoutRecording())!
+    let rows = input.shape.dropLast().reduce(1, *)
     let result = Tensor(storage: Storage(uninitializedCount: rows * outFeatures), shape: input.shape.dropLast() + [outFeatures])
     let y = result.basePointer
     var beta: Float = 0
     if let bias {
-        let b = bias.contiguousWithoutRecording().basePointer
+        let bContiguous = bias.contiguousWithoutRecording()
+        defer { withExtendedLifetime(bContiguous) {} }  // `b` points into it
+        let b = bContiguous.basePointer
         for r in 0..<rows { (y + r * outFeatures).update(from: b, count: outFeatures) }
         beta = 1
     }
     if inFeatures == 0 {
+        // An empty reduction (every input unit pruned): the output is the bias alone.
         if bias == nil { y.update(repeating: 0, count: rows * outFeatures) }
-    } else {
+    } else if rows > 0 && outFeatures > 0 {
+        let x = input.contiguousWithoutRecording()
+        let weightSource = MatrixOperand(weight) == nil ? weight.contiguousWithoutRecording() : weight
+        defer { withExtendedLifetime((x, weightSource)) {} }  // the gemm operands point into them
+        let w = MatrixOperand(weightSource)!
         let transposedWeight = MatrixOperand(pointer: w.pointer, leadingDimension: w.leadingDimension, transpose: !w.transpose)
         Kernels.gemm(
             Kernels.operand(x.basePointer, leadingDimension: inFeatures), transposedWeight, y,
