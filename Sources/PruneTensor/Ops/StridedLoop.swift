@@ -62,7 +62,7 @@ extension Tensor {
     /// A contiguous copy (or `self` when already contiguous), never recorded.
     func contiguousWithoutRecording() -> Tensor {
         if isContiguous { return self }
-        let result = Tensor(storage: Storage(uninitializedCount: count), shape: shape)
+        let result = Kernels.uninitializedOutput(shape)
         Kernels.copy(from: self, into: result.basePointer)
         return result
     }

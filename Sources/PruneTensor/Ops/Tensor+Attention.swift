@@ -40,7 +40,7 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
             let rowLSE = lse + (b * heads + h) * queryLength
             ComputeThreads.parallelFor(queryLength, grain: Swift.max(1, 4096 / Swift.max(keyLength, 1))) { rows in
                 for row in rows {
-                    rowLSE[row] = Kernels.softmaxRow(scores + row * keyLength, scores + row * keyLength, count: keyLength, logarithmic: false)
+                    rowLSE[row] = Kernels.attentionSoftmaxRow(scores + row * keyLength, count: keyLength)
                 }
             }
             // O = P V, written into the [B, Lq, H, Dv] layout (row stride H·Dv).
@@ -71,6 +71,59 @@ struct AttentionOperand {
 }
 
 extension Kernels {
+    /// Replaces `row` with its softmax in place and returns `log Σ exp(row)`, vectorised (the scalar
+    /// ``softmaxRow(_:_:count:logarithmic:)`` spends most of attention's non-GEMM time in `expf`).
+    @inline(__always)
+    static func attentionSoftmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        var maxima = SIMD8<Float>(repeating: -.infinity)
+        var j = 0
+        while j + 8 <= count {
+            let v = VectorMath.load(row + j)
+            maxima = maxima.replacing(with: v, where: v .> maxima)
+            j += 8
+        }
+        var maximum = -Float.infinity
+        for lane in 0..<8 where maxima[lane] > maximum { maximum = maxima[lane] }
+        while j < count {
+            if row[j] > maximum { maximum = row[j] }
+            j += 1
+        }
+        if maximum == -.infinity { maximum = 0 }
+        let total = exponentiateRow(row, count: count, shift: maximum)
+        let inverse = 1 / total
+        j = 0
+        while j + 8 <= count {
+            VectorMath.store(VectorMath.load(row + j) * inverse, row + j)
+            j += 8
+        }
+        while j < count {
+            row[j] *= inverse
+            j += 1
+        }
+        return Foundation.log(total) + maximum
+    }
+
+    /// Replaces `row` with `exp(row − shift)` in place and returns the sum of the results.
+    @inline(__always)
+    @discardableResult
+    static func exponentiateRow(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+        var sums = SIMD8<Float>()
+        var j = 0
+        while j + 8 <= count {
+            let e = VectorMath.exp(VectorMath.load(row + j) - shift)
+            VectorMath.store(e, row + j)
+            sums += e
+            j += 8
+        }
+        if j < count {
+            let e = VectorMath.exp(VectorMath.load(row + j, count: count - j) - shift)
+            let valid = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .< Int32(count - j)
+            VectorMath.store(e, row + j, count: count - j)
+            sums += SIMD8<Float>().replacing(with: e, where: valid)
+        }
+        return sums.sum()
+    }
+
     /// Gradients of ``scaledDotProductAttention(query:key:value:scale:)``:
     /// `P = exp(S − lse)`, `dV = Pᵀ dO`, `dP = dO Vᵀ`, `dS = P ⊙ (dP − rowsum(dO ⊙ O))`,
     /// `dQ = scale · dS K`, `dK = scale · dSᵀ Q`.
@@ -105,7 +158,7 @@ extension Kernels {
                     for row in rows {
                         let p = probabilities + row * keyLength
                         let shift = rowLSE[row]
-                        for j in 0..<keyLength { p[j] = Foundation.exp(p[j] - shift) }
+                        Kernels.exponentiateRow(p, count: keyLength, shift: shift)
                         let oRow = outputRows.pointer + row * outputRows.leadingDimension
                         let gRow = gradientRows.pointer + row * gradientRows.leadingDimension
                         var dot: Float = 0

@@ -102,8 +102,12 @@ public func conv2d(
     let parameters = Convolution2DParameters(stride: stride, padding: padding)
     let geometry = ConvolutionGeometry(input: input.shape, weight: weight.shape, parameters: parameters)
     if let bias { precondition(bias.shape == [geometry.outChannels], "conv2d bias must be [\(geometry.outChannels)]") }
-    let x = input.contiguousWithoutRecording().basePointer
-    let w = weight.contiguousWithoutRecording().basePointer
+    let xContiguous = input.contiguousWithoutRecording()
+    defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+    let x = xContiguous.basePointer
+    let wContiguous = weight.contiguousWithoutRecording()
+    defer { withExtendedLifetime(wContiguous) {} }  // `w` points into it
+    let w = wContiguous.basePointer
     let (positions, patch) = (geometry.positions, geometry.patchSize)
     let result = Tensor(
         storage: Storage(uninitializedCount: geometry.batch * geometry.outChannels * positions),
@@ -117,7 +121,9 @@ public func conv2d(
         let out = y + n * outputSize
         var beta: Float = 0
         if let bias {
-            let b = bias.contiguousWithoutRecording().basePointer
+            let bContiguous = bias.contiguousWithoutRecording()
+            defer { withExtendedLifetime(bContiguous) {} }  // `b` points into it
+            let b = bContiguous.basePointer
             for o in 0..<geometry.outChannels { (out + o * positions).update(repeating: b[o], count: positions) }
             beta = 1
         }
@@ -145,9 +151,15 @@ extension Kernels {
     ) -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
         let geometry = ConvolutionGeometry(input: input.shape, weight: weight.shape, parameters: parameters)
         let (positions, patch, outChannels) = (geometry.positions, geometry.patchSize, geometry.outChannels)
-        let x = input.contiguousWithoutRecording().basePointer
-        let w = weight.contiguousWithoutRecording().basePointer
-        let g = gradient.contiguousWithoutRecording().basePointer
+        let xContiguous = input.contiguousWithoutRecording()
+        defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+        let x = xContiguous.basePointer
+        let wContiguous = weight.contiguousWithoutRecording()
+        defer { withExtendedLifetime(wContiguous) {} }  // `w` points into it
+        let w = wContiguous.basePointer
+        let gContiguous = gradient.contiguousWithoutRecording()
+        defer { withExtendedLifetime(gContiguous) {} }  // `g` points into it
+        let g = gContiguous.basePointer
         let inputGradient = needs.input ? Tensor.zeros(input.shape) : nil
         let weightGradient = needs.weight ? Tensor.zeros(weight.shape) : nil
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: patch * positions)

@@ -21,12 +21,18 @@ public func groupNorm(_ input: Tensor, groups: Int, weight: Tensor? = nil, bias:
     let spatial = input.count / Swift.max(batch * channels, 1)
     let rowCount = batch * groups
     let rowLength = channels / groups * spatial
-    let x = input.contiguousWithoutRecording().basePointer
+    let xContiguous = input.contiguousWithoutRecording()
+    defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+    let x = xContiguous.basePointer
     let result = Tensor(storage: Storage(uninitializedCount: input.count), shape: input.shape)
     let mean = Tensor(storage: Storage(uninitializedCount: rowCount), shape: [batch, groups])
     let inverseStd = Tensor(storage: Storage(uninitializedCount: rowCount), shape: [batch, groups])
-    let w = weight?.contiguousWithoutRecording().basePointer
-    let b = bias?.contiguousWithoutRecording().basePointer
+    let wContiguous = weight?.contiguousWithoutRecording()
+    defer { withExtendedLifetime(wContiguous) {} }  // `w` points into it
+    let w = wContiguous?.basePointer
+    let bContiguous = bias?.contiguousWithoutRecording()
+    defer { withExtendedLifetime(bContiguous) {} }  // `b` points into it
+    let b = bContiguous?.basePointer
     let y = result.basePointer
     let (means, inverseStds) = (mean.basePointer, inverseStd.basePointer)
     let channelsPerGroup = channels / groups
@@ -62,12 +68,18 @@ public func layerNorm(_ input: Tensor, weight: Tensor? = nil, bias: Tensor? = ni
         if let affine { precondition(affine.shape == [width], "layerNorm affine must be [\(width)], got \(affine.shape)") }
     }
     let rowCount = input.count / Swift.max(width, 1)
-    let x = input.contiguousWithoutRecording().basePointer
+    let xContiguous = input.contiguousWithoutRecording()
+    defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+    let x = xContiguous.basePointer
     let result = Tensor(storage: Storage(uninitializedCount: input.count), shape: input.shape)
     let mean = Tensor(storage: Storage(uninitializedCount: rowCount), shape: [rowCount])
     let inverseStd = Tensor(storage: Storage(uninitializedCount: rowCount), shape: [rowCount])
-    let w = weight?.contiguousWithoutRecording().basePointer
-    let b = bias?.contiguousWithoutRecording().basePointer
+    let wContiguous = weight?.contiguousWithoutRecording()
+    defer { withExtendedLifetime(wContiguous) {} }  // `w` points into it
+    let w = wContiguous?.basePointer
+    let bContiguous = bias?.contiguousWithoutRecording()
+    defer { withExtendedLifetime(bContiguous) {} }  // `b` points into it
+    let b = bContiguous?.basePointer
     let y = result.basePointer
     let (means, inverseStds) = (mean.basePointer, inverseStd.basePointer)
     ComputeThreads.parallelFor(rowCount, grain: Swift.max(1, 16_384 / Swift.max(width, 1))) { rows in
@@ -99,10 +111,14 @@ public func rmsNorm(_ input: Tensor, weight: Tensor? = nil, epsilon: Float = 1e-
     let width = input.shape.last ?? 1
     if let weight { precondition(weight.shape == [width], "rmsNorm weight must be [\(width)], got \(weight.shape)") }
     let rowCount = input.count / Swift.max(width, 1)
-    let x = input.contiguousWithoutRecording().basePointer
+    let xContiguous = input.contiguousWithoutRecording()
+    defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+    let x = xContiguous.basePointer
     let result = Tensor(storage: Storage(uninitializedCount: input.count), shape: input.shape)
     let inverseRMS = Tensor(storage: Storage(uninitializedCount: rowCount), shape: [rowCount])
-    let w = weight?.contiguousWithoutRecording().basePointer
+    let wContiguous = weight?.contiguousWithoutRecording()
+    defer { withExtendedLifetime(wContiguous) {} }  // `w` points into it
+    let w = wContiguous?.basePointer
     let y = result.basePointer
     let inverse = inverseRMS.basePointer
     ComputeThreads.parallelFor(rowCount, grain: Swift.max(1, 16_384 / Swift.max(width, 1))) { rows in
@@ -168,9 +184,15 @@ extension Kernels {
         let spatial = input.count / Swift.max(batch * channels, 1)
         let channelsPerGroup = channels / groups
         let rowLength = channelsPerGroup * spatial
-        let x = input.contiguousWithoutRecording().basePointer
-        let g = gradient.contiguousWithoutRecording().basePointer
-        let w = weight?.contiguousWithoutRecording().basePointer
+        let xContiguous = input.contiguousWithoutRecording()
+        defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+        let x = xContiguous.basePointer
+        let gContiguous = gradient.contiguousWithoutRecording()
+        defer { withExtendedLifetime(gContiguous) {} }  // `g` points into it
+        let g = gContiguous.basePointer
+        let wContiguous = weight?.contiguousWithoutRecording()
+        defer { withExtendedLifetime(wContiguous) {} }  // `w` points into it
+        let w = wContiguous?.basePointer
         let (means, inverseStds) = (mean.basePointer, inverseStd.basePointer)
         let inputGradient = needs.input ? Tensor(storage: Storage(uninitializedCount: input.count), shape: input.shape) : nil
         // Per (n, c) partial sums of g·x̂ and g, reduced over n afterwards.
@@ -219,9 +241,15 @@ extension Kernels {
     ) -> (Tensor?, Tensor?, Tensor?) {
         let width = input.shape.last ?? 1
         let rowCount = input.count / Swift.max(width, 1)
-        let x = input.contiguousWithoutRecording().basePointer
-        let g = gradient.contiguousWithoutRecording().basePointer
-        let w = weight?.contiguousWithoutRecording().basePointer
+        let xContiguous = input.contiguousWithoutRecording()
+        defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+        let x = xContiguous.basePointer
+        let gContiguous = gradient.contiguousWithoutRecording()
+        defer { withExtendedLifetime(gContiguous) {} }  // `g` points into it
+        let g = gContiguous.basePointer
+        let wContiguous = weight?.contiguousWithoutRecording()
+        defer { withExtendedLifetime(wContiguous) {} }  // `w` points into it
+        let w = wContiguous?.basePointer
         let (means, inverseStds) = (mean.basePointer, inverseStd.basePointer)
         let inputGradient = needs.input ? Tensor(storage: Storage(uninitializedCount: input.count), shape: input.shape) : nil
         let normalizedTimesGradient = needs.weight ? Tensor(storage: Storage(uninitializedCount: input.count), shape: [rowCount, width]) : nil
@@ -261,9 +289,15 @@ extension Kernels {
     ) -> (Tensor?, Tensor?) {
         let width = input.shape.last ?? 1
         let rowCount = input.count / Swift.max(width, 1)
-        let x = input.contiguousWithoutRecording().basePointer
-        let g = gradient.contiguousWithoutRecording().basePointer
-        let w = weight?.contiguousWithoutRecording().basePointer
+        let xContiguous = input.contiguousWithoutRecording()
+        defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+        let x = xContiguous.basePointer
+        let gContiguous = gradient.contiguousWithoutRecording()
+        defer { withExtendedLifetime(gContiguous) {} }  // `g` points into it
+        let g = gContiguous.basePointer
+        let wContiguous = weight?.contiguousWithoutRecording()
+        defer { withExtendedLifetime(wContiguous) {} }  // `w` points into it
+        let w = wContiguous?.basePointer
         let inverse = inverseRMS.basePointer
         let inputGradient = needs.input ? Tensor(storage: Storage(uninitializedCount: input.count), shape: input.shape) : nil
         let weightTerms = needs.weight ? Tensor(storage: Storage(uninitializedCount: input.count), shape: [rowCount, width]) : nil

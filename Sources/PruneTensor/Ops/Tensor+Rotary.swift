@@ -21,9 +21,15 @@ extension Kernels {
     /// The rotation (or, with `inverse`, its transpose — the backward map) applied to every head.
     static func rotate(_ input: Tensor, cos: Tensor, sin: Tensor, inverse: Bool) -> Tensor {
         let (length, depth) = (input.shape[2], input.shape[3])
-        let x = input.contiguousWithoutRecording().basePointer
-        let c = cos.contiguousWithoutRecording().basePointer
-        let s = sin.contiguousWithoutRecording().basePointer
+        let xContiguous = input.contiguousWithoutRecording()
+        defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+        let x = xContiguous.basePointer
+        let cContiguous = cos.contiguousWithoutRecording()
+        defer { withExtendedLifetime(cContiguous) {} }  // `c` points into it
+        let c = cContiguous.basePointer
+        let sContiguous = sin.contiguousWithoutRecording()
+        defer { withExtendedLifetime(sContiguous) {} }  // `s` points into it
+        let s = sContiguous.basePointer
         let result = Tensor(storage: Storage(uninitializedCount: input.count), shape: input.shape)
         let y = result.basePointer
         let rows = input.count / depth

@@ -30,7 +30,9 @@ extension Kernels {
     static func softmaxRows(_ input: Tensor, logarithmic: Bool) -> Tensor {
         let width = input.shape.last ?? 1
         let rowCount = input.count / Swift.max(width, 1)
-        let x = input.contiguousWithoutRecording().basePointer
+        let xContiguous = input.contiguousWithoutRecording()
+        defer { withExtendedLifetime(xContiguous) {} }  // `x` points into it
+        let x = xContiguous.basePointer
         let result = Tensor(storage: Storage(uninitializedCount: input.count), shape: input.shape)
         let y = result.basePointer
         ComputeThreads.parallelFor(rowCount, grain: Swift.max(1, 8192 / Swift.max(width, 1))) { rows in
@@ -71,8 +73,12 @@ extension Kernels {
     static func softmaxRowsBackward(output: Tensor, gradient: Tensor, logarithmic: Bool) -> Tensor {
         let width = output.shape.last ?? 1
         let rowCount = output.count / Swift.max(width, 1)
-        let y = output.contiguousWithoutRecording().basePointer
-        let g = gradient.contiguousWithoutRecording().basePointer
+        let yContiguous = output.contiguousWithoutRecording()
+        defer { withExtendedLifetime(yContiguous) {} }  // `y` points into it
+        let y = yContiguous.basePointer
+        let gContiguous = gradient.contiguousWithoutRecording()
+        defer { withExtendedLifetime(gContiguous) {} }  // `g` points into it
+        let g = gContiguous.basePointer
         let result = Tensor(storage: Storage(uninitializedCount: output.count), shape: output.shape)
         let dx = result.basePointer
         ComputeThreads.parallelFor(rowCount, grain: Swift.max(1, 8192 / Swift.max(width, 1))) { rows in
