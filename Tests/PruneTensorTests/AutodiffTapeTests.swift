@@ -191,3 +191,21 @@ struct AutodiffTapeTests {
 }
 
 import Foundation
+
+/// Leaf gradients are independent tensors an optimizer may update in place.
+@Suite struct LeafGradientOwnershipTests {
+    @Test("Two leaves added together get separate gradient storage, distinct from the seed")
+    func leafGradientsOwnTheirStorage() {
+        let a = Tensor([1, 2], shape: [2], requiresGradient: true)
+        let b = Tensor([3, 4], shape: [2], requiresGradient: true)
+        let seed = Tensor([1, 1], shape: [2])
+        (a + b).backward(seed: seed)
+        let gradientA = a.gradient!
+        let gradientB = b.gradient!
+        #expect(gradientA.storage !== gradientB.storage)
+        #expect(gradientA.storage !== seed.storage)
+        gradientA.assign(Tensor([9, 9], shape: [2]))
+        #expect(gradientB.scalars() == [1, 1])
+        #expect(seed.scalars() == [1, 1])
+    }
+}

@@ -26,7 +26,9 @@ extension Tensor {
                 order[index] = nil
                 guard let g = gradients.removeValue(forKey: ObjectIdentifier(node)) else { continue }
                 guard let op = node.op else {
-                    node.gradient = node.gradient.map { Kernels.binary(AddFunctor.self, $0, g) } ?? g.contiguousWithoutRecording()
+                    // A leaf's gradient always owns its storage (never the seed or another leaf's gradient),
+                    // so an optimizer may update it in place.
+                    node.gradient = node.gradient.map { Kernels.binary(AddFunctor.self, $0, g) } ?? g.ownedCopy()
                     continue
                 }
                 let inputGradients = Backward.gradients(of: op, output: node, gradient: g)

@@ -259,6 +259,7 @@ extension Kernels {
     @inline(__always)
     static func map(_ input: Tensor, _ transform: (Float) -> Float) -> Tensor {
         let source = input.contiguousWithoutRecording()
+        defer { withExtendedLifetime(source) {} }  // `x` points into it
         let result = uninitializedOutput(input.shape)
         let x = source.basePointer
         let output = result.basePointer

@@ -59,6 +59,13 @@ struct StridedLoop {
 }
 
 extension Tensor {
+    /// A contiguous copy in fresh storage, never recorded.
+    func ownedCopy() -> Tensor {
+        let result = Tensor(storage: Storage(uninitializedCount: count), shape: shape)
+        Kernels.copy(from: self, into: result.basePointer)
+        return result
+    }
+
     /// A contiguous copy (or `self` when already contiguous), never recorded.
     func contiguousWithoutRecording() -> Tensor {
         if isContiguous { return self }

@@ -28,7 +28,7 @@ extension Tensor {
         let n = resolved.reduce(1) { $0 * shape[$1] }
         let centered = self - mean(axes: resolved, keepingDimensions: true)
         let sumOfSquares = centered.pow(2).sum(axes: resolved, keepingDimensions: keepingDimensions)
-        return sumOfSquares * (1 / Float(Swift.max(n - correction, 1)))
+        return sumOfSquares * (1 / Float(n - correction))  // like torch: inf or nan when N − correction ≤ 0
     }
 
     /// Sorted, de-duplicated, non-negative axes; all axes for `nil`.
@@ -110,6 +110,7 @@ extension Kernels {
                 shape: order.map { shape[$0] }, strides: order.map { input.layout.strides[$0] },
                 offset: input.layout.offset))
         let rows = permuted.contiguousWithoutRecording()
+        defer { withExtendedLifetime(rows) {} }  // `x` points into it
         let x = rows.basePointer
         let n = reducedCount
         ComputeThreads.parallelFor(keptCount, grain: Swift.max(1, 16_384 / n)) { range in

@@ -94,6 +94,7 @@ extension Tensor {
         let outer = shape[..<a].reduce(1, *)
         let inner = shape[(a + 1)...].reduce(1, *)
         let source = contiguousWithoutRecording()
+        defer { withExtendedLifetime(source) {} }  // `x` points into it
         let result = Tensor(storage: Storage(uninitializedCount: outputShape.reduce(1, *)), shape: outputShape)
         let x = source.basePointer
         let y = result.basePointer
@@ -124,6 +125,7 @@ extension Tensor {
         precondition(rank == 4, "upsampledNearest2x needs [N, C, H, W], got \(shape)")
         let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
         let source = contiguousWithoutRecording()
+        defer { withExtendedLifetime(source) {} }  // `x` points into it
         let result = Tensor(
             storage: Storage(uninitializedCount: count * 4), shape: [shape[0], shape[1], height * 2, width * 2])
         let x = source.basePointer
