@@ -65,11 +65,8 @@ struct FluxFixture: CustomStringConvertible, Sendable {
 }
 
 /// The inputs of one FLUX forward call.
-struct FluxInputs {
-    var hiddenStates, encoderHiddenStates, pooledProjections, timestep, imageIDs, textIDs: Tensor
-    var guidance: Tensor?
-
-    /// `model(...)` on these inputs.
+extension FluxInputs {
+    /// `model(...)` on these inputs (unchecked shapes: the fixtures are known to fit).
     func run(_ model: FluxTransformer2DModel, masks: UnitMasks = .none) -> Tensor {
         model(
             hiddenStates: hiddenStates, encoderHiddenStates: encoderHiddenStates, pooledProjections: pooledProjections,
