@@ -68,7 +68,7 @@ let package = Package(
             name: "PruneSDXLTests", dependencies: ["PruneTestSupport", "PruneSDXL", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "PruneKitCLITests", dependencies: ["prunekit", "PruneTestSupport", "PruneSDXL", "PruneNN", "PruneTensor"],
+            name: "PruneKitCLITests", dependencies: ["prunekit", "PruneTestSupport", "PruneKit", "PruneSDXL", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneFluxTests", dependencies: ["PruneTestSupport", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],

@@ -1,3 +1,4 @@
+import PruneKit
 import PruneNN
 
 /// Sizes of a FLUX transformer computed from its configuration and structure alone (no weights), by
@@ -26,5 +27,12 @@ public struct FluxParameterAccounting: Sendable, Equatable {
     /// Parameter elements whose key starts with `prefix` (e.g. `transformer_blocks.` or `norm_out.`).
     public func parameterCount(under prefix: String) -> Int {
         parameters.lazy.filter { $0.key.hasPrefix(prefix) }.reduce(0) { $0 + $1.count }
+    }
+}
+
+extension FluxParameterAccounting {
+    /// Parameters, attention heads and FFN neurons as the CLI reports them.
+    public var summary: ModelAccounting {
+        ModelAccounting(parameters: parameterCount, heads: attentionHeadCount, ffnNeurons: feedForwardNeuronCount)
     }
 }

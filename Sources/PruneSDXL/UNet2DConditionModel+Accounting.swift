@@ -1,26 +1,6 @@
+import PruneKit
 import PruneNN
 import PruneTensor
-
-/// What a model is made of, counted from its structure: parameters and prunable units.
-public struct ModelAccounting: Sendable, Equatable, Codable {
-    /// Total parameter elements.
-    public var parameters: Int
-    /// Attention heads over all attention modules.
-    public var heads: Int
-    /// Feed-forward hidden neurons over all FFNs.
-    public var ffnNeurons: Int
-
-    public init(parameters: Int, heads: Int, ffnNeurons: Int) {
-        self.parameters = parameters
-        self.heads = heads
-        self.ffnNeurons = ffnNeurons
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case parameters, heads
-        case ffnNeurons = "ffn_neurons"
-    }
-}
 
 extension UNet2DConditionModel {
     /// Heads and FFN neurons of this model (its block structures), with `parameters` counted by `store`.

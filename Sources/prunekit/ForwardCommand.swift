@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PruneFlux
 import PruneNN
 import PruneSDXL
 import PruneTensor
@@ -24,19 +25,25 @@ struct ForwardCommand: ParsableCommand {
         let loaded = try LoadedModel.load(directory: model)
         let inputFile = try SafetensorsFile.open(inputs)
         let unitMasks = try masks.map(UnitMasks.load(path:)) ?? .none
+        func input(_ name: String) throws -> Tensor {
+            guard inputFile.contains(name) else { throw CLIError.missingInput(path: inputs, name: name) }
+            return try inputFile.tensor(name)
+        }
+        func optional(_ name: String) throws -> Tensor? { inputFile.contains(name) ? try inputFile.tensor(name) : nil }
         let result: Tensor
         switch loaded {
         case .unet(let unet, _):
-            func input(_ name: String) throws -> Tensor {
-                guard inputFile.contains(name) else { throw CLIError.missingInput(path: inputs, name: name) }
-                return try inputFile.tensor(name)
-            }
-            func optional(_ name: String) throws -> Tensor? { inputFile.contains(name) ? try inputFile.tensor(name) : nil }
             let unetInputs = UNetInputs(
                 sample: try input("sample"), timestep: try input("timestep"),
                 encoderHiddenStates: try input("encoder_hidden_states"), textEmbeds: try optional("text_embeds"),
                 timeIDs: try optional("time_ids"), timestepCondition: try optional("timestep_cond"))
             result = try withoutGradients { try unet(unetInputs, masks: unitMasks) }
+        case .flux(let flux, _):
+            let fluxInputs = FluxInputs(
+                hiddenStates: try input("hidden_states"), encoderHiddenStates: try input("encoder_hidden_states"),
+                pooledProjections: try input("pooled_projections"), timestep: try input("timestep"),
+                imageIDs: try input("img_ids"), textIDs: try input("txt_ids"), guidance: try optional("guidance"))
+            result = try withoutGradients { try flux(fluxInputs, masks: unitMasks) }
         }
         try SafetensorsWriter.write(["output": result], to: output)
     }

@@ -1,4 +1,6 @@
 import Foundation
+import PruneFlux
+import PruneKit
 import PruneNN
 import PruneSDXL
 import PruneTensor
@@ -6,6 +8,7 @@ import PruneTensor
 /// A diffusers model directory, recognised by its `config.json` `_class_name`.
 enum LoadedModel {
     case unet(UNet2DConditionModel, ParameterStore)
+    case flux(FluxTransformer2DModel, ParameterStore)
 
     /// Loads `directory`, dispatching on the configuration's `_class_name`.
     /// - Throws: `CLIError.unsupportedModel` for classes PruneKit does not implement, or the loader's error.
@@ -15,6 +18,9 @@ enum LoadedModel {
         case "UNet2DConditionModel":
             let (model, store) = try UNet2DConditionModel.load(directory: directory)
             return .unet(model, store)
+        case "FluxTransformer2DModel":
+            let loaded = try FluxModelLoader.load(directory: directory, structure: .inferredFromWeights)
+            return .flux(loaded.model, loaded.parameters)
         default:
             throw CLIError.unsupportedModel(directory: directory, className: className)
         }
@@ -32,6 +38,16 @@ enum LoadedModel {
             throw CLIError.invalidFile(path: path, reason: "expected a JSON object with a _class_name")
         }
         return name
+    }
+}
+
+extension LoadedModel {
+    /// Parameters, heads and FFN neurons of the loaded model.
+    var accounting: ModelAccounting {
+        switch self {
+        case .unet(let unet, let store): unet.accounting(parameters: store)
+        case .flux(let flux, _): FluxParameterAccounting(configuration: flux.configuration, structure: flux.structure).summary
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PruneFlux
+import PruneKit
 import PruneSDXL
 
 /// `prunekit params`: parameters, attention heads and FFN neurons of a preset or a model directory.
@@ -23,12 +25,12 @@ struct ParamsCommand: ParsableCommand {
     /// The counts for the chosen preset or model directory.
     func accounting() throws -> ModelAccounting {
         if let preset {
-            guard let configuration = preset.unetConfiguration else { throw CLIError.badOption("no configuration for \(preset.rawValue)") }
-            return try UNet2DConditionModel.accounting(of: configuration)
+            switch preset.denoiser {
+            case .unet(let configuration): return try UNet2DConditionModel.accounting(of: configuration)
+            case .flux(let configuration): return FluxParameterAccounting(configuration: configuration).summary
+            }
         }
-        switch try LoadedModel.load(directory: model!) {
-        case .unet(let unet, let store): return unet.accounting(parameters: store)
-        }
+        return try LoadedModel.load(directory: model!).accounting
     }
 
     func run() throws {

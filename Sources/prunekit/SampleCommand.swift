@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PruneKit
+import PruneFlux
 import PruneNN
 import PruneSDXL
 import PruneTensor
@@ -12,8 +13,9 @@ struct SampleCommand: ParsableCommand {
         abstract: "Run the denoising loop and write the final latents.",
         discussion: """
             Embeddings are named as diffusers' pipelines name them: prompt_embeds, negative_prompt_embeds, \
-            pooled_prompt_embeds, negative_pooled_prompt_embeds (SDXL). --noise takes a file holding `latents` \
-            (the unscaled standard-normal noise); otherwise noise is drawn from --seed.
+            pooled_prompt_embeds, negative_pooled_prompt_embeds (SDXL); prompt_embeds, pooled_prompt_embeds (FLUX). \
+            --noise takes a file holding `latents` (SDXL: the unscaled standard-normal noise [1, C, h, w]; \
+            FLUX: packed noise [1, tokens, C·4]); otherwise noise is drawn from --seed.
             """)
 
     @Option(help: "A diffusers model directory.") var model: String
@@ -92,6 +94,27 @@ struct SampleCommand: ParsableCommand {
                         if trace { tensors["trace.\(index)"] = latents }
                         printProgress("step \(index + 1)/\(total)")
                     })
+            }
+            tensors["latents"] = final
+        case .flux(let flux, _):
+            guard case .flowMatchEulerDiscrete(let config) = schedulerConfiguration else {
+                throw CLIError.badOption("FLUX samples with FlowMatchEulerDiscreteScheduler, not \(schedulerConfiguration.className)")
+            }
+            let pixelsHigh = height ?? 1024
+            let pixelsWide = width ?? 1024
+            // FluxPipeline.prepare_latents: 2·(H // 16) × 2·(W // 16) latent rows and columns, packed 2×2.
+            let (latentRows, latentColumns) = (2 * (pixelsHigh / 16), 2 * (pixelsWide / 16))
+            let packedShape = [1, (latentRows / 2) * (latentColumns / 2), flux.configuration.inChannels]
+            let sampler = try FluxSampler(
+                transformer: flux, scheduler: try FlowMatchEulerDiscreteScheduler(config: config), steps: stepCount,
+                guidanceScale: guidance ?? preset.defaultGuidance, promptEmbeds: try tensor("prompt_embeds"),
+                pooledPromptEmbeds: try tensor("pooled_prompt_embeds"), latentHeight: latentRows, latentWidth: latentColumns)
+            let total = sampler.stepCount
+            let final = try withoutGradients {
+                try sampler.run(noise: try loadNoise(shape: packedShape), masks: unitMasks, onStep: { index, latents in
+                    if trace { tensors["trace.\(index)"] = latents }
+                    printProgress("step \(index + 1)/\(total)")
+                })
             }
             tensors["latents"] = final
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PruneKit
 import PruneTensor
 import PruneTestSupport
 import Testing
@@ -25,6 +26,36 @@ import Testing
         #expect(accounting.parameters == 2_567_463_684)
         #expect(accounting.heads == 2600)
         #expect(accounting.ffnNeurons == 332_800)
+    }
+
+    @Test("params counts FLUX dev and schnell exactly as the reference")
+    func paramsCountsFlux() throws {
+        let dev = try ParamsCommand.parse(["--preset", "flux-dev"]).accounting()
+        #expect(dev == ModelAccounting(parameters: 11_901_408_320, heads: 1368, ffnNeurons: 933_888))
+        let schnell = try ParamsCommand.parse(["--preset", "flux-schnell"]).accounting()
+        #expect(schnell.parameters == 11_891_178_560)
+    }
+
+    @Test("FLUX forward and sample reproduce diffusers through the CLI")
+    func fluxForwardAndSample() throws {
+        let forwardOutput = Self.temporaryPath("flux-out.safetensors")
+        let noise = Self.temporaryPath("flux-noise.safetensors")
+        let latents = Self.temporaryPath("flux-latents.safetensors")
+        defer { for path in [forwardOutput, noise, latents] { try? FileManager.default.removeItem(atPath: path) } }
+        try Self.run([
+            "forward", "--model", Fixtures.path("flux-small"), "--inputs", Fixtures.path("flux-small/inputs.safetensors"),
+            "--masks", Fixtures.path("flux-small/masks.safetensors"), "--output", forwardOutput,
+        ])
+        let expected = try SafetensorsFile.open(Fixtures.path("flux-small/expected.safetensors"))
+        #expect(maximumRelativeError(try SafetensorsFile.open(forwardOutput).tensor("output"), try expected.tensor("masked_output")) <= 1e-4)
+
+        let trace = try SafetensorsFile.open(Fixtures.path("flux-small/sampling.safetensors"))
+        try SafetensorsWriter.write(["latents": try trace.tensor("latents")], to: noise)
+        try Self.run([
+            "sample", "--model", Fixtures.path("flux-small"), "--embeddings", Fixtures.path("flux-small/sampling.safetensors"),
+            "--preset", "flux-dev", "--steps", "4", "--height", "64", "--width", "96", "--noise", noise, "--output", latents,
+        ])
+        #expect(maximumRelativeError(try SafetensorsFile.open(latents).tensor("latents"), try trace.tensor("final")) <= 1e-3)
     }
 
     @Test("params needs exactly one of --preset and --model")
