@@ -317,3 +317,14 @@ struct HandDerivedUnaryTests {
         }
     }
 }
+
+/// The GEMM operation counter used by the model benchmarks.
+@Suite struct OperationCounterTests {
+    @Test("A matmul of [4, 5] by [5, 6] counts 2·4·5·6 operations")
+    func matmulCountsTwiceMNK() {
+        let a = Tensor.ones([4, 5])
+        let b = Tensor.ones([5, 6])
+        let (_, operations) = OperationCounter.counting { matmul(a, b) }
+        #expect(operations >= 240)
+    }
+}

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A memory-mapped [safetensors](https://github.com/huggingface/safetensors) file.
 ///
@@ -96,16 +99,44 @@ public struct SafetensorsFile: Sendable {
         if count == 0 {
             return Tensor(storage: Storage(uninitializedCount: 0, dtype: target), shape: info.shape)
         }
-        let pointer = mapping.base + dataOffset + info.byteRange.lowerBound
-        let source: Storage
-        if Int(bitPattern: pointer) % info.dtype.byteSize == 0 {
-            source = Storage(borrowing: pointer, count: count, dtype: info.dtype, owner: mapping)
-        } else {
-            source = Storage(uninitializedCount: count, dtype: info.dtype)
-            memcpy(source.bytes, pointer, info.byteRange.count)
+        if target != info.dtype {
+            // Converted tensors are read with pread into a transient buffer rather than through the mapping, so
+            // the stored bytes (e.g. a float16 checkpoint) never become resident in this process: loading a
+            // checkpoint costs one float32 copy, not a float32 copy plus the touched half-precision pages.
+            let stored = try readBytes(of: info)
+            return Tensor(storage: stored.converted(to: target), shape: info.shape)
         }
-        let storage = target == info.dtype ? source : source.converted(to: target)
+        let pointer = mapping.base + dataOffset + info.byteRange.lowerBound
+        let storage: Storage
+        if Int(bitPattern: pointer) % info.dtype.byteSize == 0 {
+            storage = Storage(borrowing: pointer, count: count, dtype: info.dtype, owner: mapping)
+        } else {
+            storage = Storage(uninitializedCount: count, dtype: info.dtype)
+            memcpy(storage.bytes, pointer, info.byteRange.count)
+        }
         return Tensor(storage: storage, shape: info.shape)
+    }
+
+    /// The stored bytes of one tensor, read from the file (not the mapping) into owned storage.
+    private func readBytes(of info: TensorInfo) throws(SafetensorsError) -> Storage {
+        let storage = Storage(uninitializedCount: info.count, dtype: info.dtype)
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw .io(path: path, operation: "open", reason: String(cString: strerror(errno)))
+        }
+        defer { close(descriptor) }
+        var done = 0
+        let total = info.byteRange.count
+        while done < total {
+            let result = pread(descriptor, storage.bytes + done, total - done, off_t(dataOffset + info.byteRange.lowerBound + done))
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else {
+                let reason = result == 0 ? "unexpected end of file" : String(cString: strerror(errno))
+                throw .io(path: path, operation: "read \(info.key)", reason: reason)
+            }
+            done += result
+        }
+        return storage
     }
 
     /// True when `tensor`'s elements live in this file's mapping — a zero-copy view rather than a copy.

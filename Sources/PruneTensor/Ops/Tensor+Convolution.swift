@@ -46,11 +46,16 @@ struct ConvolutionGeometry {
                     }
                     let source = plane + iy * width
                     if strideX == 1 {
+                        // Zeros left and right of the image, one straight copy in between.
                         let shift = kx - padX
-                        for x in 0..<ow {
-                            let ix = x + shift
-                            line[x] = (ix >= 0 && ix < width) ? source[ix] : 0
+                        let (x0, x1) = (Swift.min(Swift.max(0, -shift), ow), Swift.max(Swift.min(ow, width - shift), 0))
+                        if x1 <= x0 {
+                            line.update(repeating: 0, count: ow)
+                            continue
                         }
+                        if x0 > 0 { line.update(repeating: 0, count: x0) }
+                        (line + x0).update(from: source + x0 + shift, count: x1 - x0)
+                        if x1 < ow { (line + x1).update(repeating: 0, count: ow - x1) }
                     } else {
                         for x in 0..<ow {
                             let ix = x * strideX - padX + kx
@@ -77,6 +82,13 @@ struct ConvolutionGeometry {
                         if iy < 0 || iy >= height { continue }
                         let line = source + y * ow
                         let target = plane + iy * width
+                        if strideX == 1 {
+                            // Only the columns that land inside the image; a branch-free, vectorisable loop.
+                            let shift = kx - padX
+                            let (x0, x1) = (Swift.max(0, -shift), Swift.min(ow, width - shift))
+                            if x0 < x1 { for x in x0..<x1 { target[x + shift] += line[x] } }
+                            continue
+                        }
                         for x in 0..<ow {
                             let ix = x * strideX - padX + kx
                             if ix >= 0 && ix < width { target[ix] += line[x] }
@@ -115,6 +127,7 @@ public func conv2d(
     let y = result.basePointer
     let columns = geometry.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: patch * positions)
     defer { columns?.deallocate() }
+    if let columns { Kernels.adviseHugePages(columns, byteCount: patch * positions * 4) }
     let imageSize = geometry.inChannels * geometry.height * geometry.width
     let outputSize = geometry.outChannels * positions
     for n in 0..<geometry.batch {
@@ -164,6 +177,7 @@ extension Kernels {
         let weightGradient = needs.weight ? Tensor.zeros(weight.shape) : nil
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: patch * positions)
         defer { columns.deallocate() }
+        adviseHugePages(columns, byteCount: patch * positions * 4)
         let imageSize = geometry.inChannels * geometry.height * geometry.width
         for n in 0..<geometry.batch {
             let gradientOfImage = g + n * outChannels * positions

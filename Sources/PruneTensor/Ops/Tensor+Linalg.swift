@@ -42,6 +42,7 @@ extension Kernels {
         _ a: MatrixOperand, _ b: MatrixOperand, _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
         alpha: Float = 1, beta: Float = 0, ldc: Int? = nil
     ) {
+        OperationCounter.add(2 * m * n * k)
         cblas_sgemm(
             CblasRowMajor, a.transpose ? CblasTrans : CblasNoTrans, b.transpose ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a.pointer, Int32(a.leadingDimension), b.pointer,
