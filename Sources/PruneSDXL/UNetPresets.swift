@@ -43,3 +43,22 @@ extension UNetConfiguration {
         return c
     }
 }
+
+extension UNetConfiguration {
+    /// The bench-size SDXL-like U-Net used by PruneKit's benchmarks: SDXL base's block structure (DownBlock2D
+    /// then two cross-attention levels, text_time conditioning, linear projections, GEGLU, 64-wide heads) at
+    /// two fifths of its widths — channels [128, 256, 512], heads [2, 4, 8], transformer depths [1, 2, 4],
+    /// 768-wide text tokens: 209,159,684 parameters, 464 heads, 59,392 FFN neurons. Benchmarks run it on a
+    /// 32×32 latent (256 px image) with 77 text tokens.
+    public static var sdxlBench: UNetConfiguration {
+        var c = UNetConfiguration.sdxlBase
+        c.sampleSize = 32
+        c.blockOutChannels = [128, 256, 512]
+        c.attentionHeadDim = .list([2, 4, 8])
+        c.transformerLayersPerBlock = .list([1, 2, 4])
+        c.crossAttentionDim = .single(768)
+        c.additionTimeEmbedDim = 64
+        c.projectionClassEmbeddingsInputDim = 512 + 6 * 64
+        return c
+    }
+}

@@ -63,3 +63,14 @@ import Testing
         #expect(prunedAccounting.feedForwardNeuronCount == 96 * 6 - (96 - 5) - 96 - (96 - 7))
     }
 }
+
+/// The bench-size FLUX-like configuration used by the benchmarks.
+@Suite struct FluxBenchConfigurationTests {
+    @Test("The bench-size FLUX model is a valid configuration with RoPE axes summing to its head width")
+    func fluxBenchIsValid() throws {
+        try FluxConfiguration.fluxBench.validate()
+        let accounting = FluxParameterAccounting(configuration: .fluxBench)
+        print("flux-bench: \(accounting.parameterCount) parameters, \(accounting.attentionHeadCount) heads, \(accounting.feedForwardNeuronCount) FFN neurons")
+        #expect(accounting.attentionHeadCount == 8 * 12)
+    }
+}

@@ -55,3 +55,43 @@ extension Data {
         return try JSONSerialization.data(withJSONObject: object)
     }
 }
+
+/// Parameter and unit counts of named configurations, from the configuration alone.
+@Suite struct UNetAccountingTests {
+    @Test("SDXL base counts 2,567,463,684 parameters, 2600 heads and 332,800 FFN neurons")
+    func sdxlBase() throws {
+        #expect(try UNet2DConditionModel.accounting(of: .sdxlBase) == ModelAccounting(parameters: 2_567_463_684, heads: 2600, ffnNeurons: 332_800))
+    }
+
+    @Test("diffusers' SDXL test U-Net counts 15,416 parameters")
+    func sdxlTinyTest() throws {
+        #expect(try UNet2DConditionModel.accounting(of: .sdxlTinyTest).parameters == 15_416)
+    }
+
+    @Test("The bench-size U-Net keeps 64-wide heads at every attention level")
+    func sdxlBench() throws {
+        let levels = try UNetConfiguration.sdxlBench.resolvedLevels()
+        #expect(levels.map { $0.outChannels / $0.heads } == [64, 64, 64])
+        let accounting = try UNet2DConditionModel.accounting(of: .sdxlBench)
+        print("sdxl-bench: \(accounting)")
+        #expect(accounting.heads > 0 && accounting.parameters > 50_000_000)
+    }
+
+    @Test("An unsupported block type is named in the error")
+    func unsupportedBlockType() {
+        var configuration = UNetConfiguration.sdxlBase
+        configuration.downBlockTypes[0] = "AttnDownBlock2D"
+        #expect(throws: UNetConfigurationError.unsupported(key: "down_block_types", value: "AttnDownBlock2D")) {
+            try configuration.validate()
+        }
+    }
+
+    @Test("Heads that do not divide the channels are rejected")
+    func headsMustDivideChannels() {
+        var configuration = UNetConfiguration.sdxlBase
+        configuration.attentionHeadDim = .list([5, 7, 20])
+        #expect(throws: UNetConfigurationError.invalid(key: "attention_head_dim", reason: "7 heads do not divide 640 channels")) {
+            try configuration.validate()
+        }
+    }
+}
