@@ -55,7 +55,7 @@ let package = Package(
 
         // Engine benchmarks: matmul, conv2d, attention and element-wise throughput against raw sgemm.
         .executableTarget(
-            name: "PruneBenchmarks", dependencies: ["PruneTensor", "CBLAS"],
+            name: "PruneBenchmarks", dependencies: ["PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor", "CBLAS"],
             swiftSettings: swiftSettings),
 
         // Fixture lookup and numeric comparison helpers shared by the test targets.
