@@ -58,3 +58,8 @@ public struct FluxSampler {
         return latents
     }
 }
+
+extension FluxSampler: DenoisingTrajectory {
+    /// FLUX starts from the packed noise itself (flow matching has no initial scaling).
+    public func initialLatents(noise: Tensor) -> Tensor { noise }
+}

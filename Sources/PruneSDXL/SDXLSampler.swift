@@ -167,3 +167,27 @@ public func guidanceScaleEmbedding(_ scales: [Float], dimension: Int) -> Tensor 
     }
     return Tensor(values, shape: [scales.count, dimension])
 }
+
+/// An ``SDXLSampler`` with its injected per-step noise fixed: a ``DenoisingTrajectory``.
+public struct SDXLTrajectory: DenoisingTrajectory {
+    public let sampler: SDXLSampler
+    /// Standard-normal noise for each step whose scheduler injects noise (ancestral sampling, LCM), drawn once.
+    public let stepNoise: [Int: Tensor]
+
+    /// Draws the injected noise of every step that needs it from `seed`; latents have `latentShape`.
+    public init(sampler: SDXLSampler, latentShape: [Int], seed: UInt64) {
+        self.sampler = sampler
+        var generator = SeededGenerator(seed: seed)
+        var noise: [Int: Tensor] = [:]
+        for index in 0..<sampler.stepCount where sampler.scheduler.needsNoise(atStep: index) {
+            noise[index] = Tensor.randomNormal(latentShape, using: &generator)
+        }
+        stepNoise = noise
+    }
+
+    public var stepCount: Int { sampler.stepCount }
+    public func initialLatents(noise: Tensor) -> Tensor { sampler.initialLatents(noise: noise) }
+    public func step(_ latents: Tensor, index: Int, masks: UnitMasks) throws -> Tensor {
+        try sampler.step(latents, index: index, masks: masks, noise: stepNoise[index])
+    }
+}
