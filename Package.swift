@@ -63,7 +63,7 @@ let package = Package(
 
         .testTarget(name: "PruneTensorTests", dependencies: ["PruneTensor", "PruneTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneNNTests", dependencies: ["PruneTestSupport", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
-        .testTarget(name: "PruneKitTests", dependencies: ["PruneTestSupport", "PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+        .testTarget(name: "PruneKitTests", dependencies: ["PruneTestSupport", "PruneKit", "PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneSDXLTests", dependencies: ["PruneTestSupport", "PruneSDXL", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
