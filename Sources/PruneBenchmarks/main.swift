@@ -1,1 +1,114 @@
-print("benchmarks: not yet")
+// prunekit-bench: throughput of the PruneTensor engine against raw OpenBLAS sgemm and memory bandwidth.
+//
+//     prunekit-bench [--quick] [--json PATH] [--only GROUP]... [--samples]
+
+import CBLAS
+import Foundation
+import PruneTensor
+
+/// Command-line options.
+struct Options {
+    /// Small sizes and one timed call per case, for CI smoke runs.
+    var quick = false
+    /// Where to write the figures as JSON, if anywhere.
+    var jsonPath: String?
+    /// Print every timed sample.
+    var printsSamples = false
+    /// Groups to run (`matmul`, `conv2d`, `attention`, `elementwise`, `models`); all when empty.
+    var groups: Set<String> = []
+
+    /// Every benchmark group, in running order.
+    static let allGroups = ["matmul", "conv2d", "attention", "elementwise", "models"]
+
+    /// Whether `group` was selected.
+    func runs(_ group: String) -> Bool { groups.isEmpty || groups.contains(group) }
+
+    static let usage = """
+        usage: prunekit-bench [--quick] [--json PATH] [--only GROUP]... [--samples]
+          --quick       small sizes, one iteration (smoke test)
+          --json PATH   also write the results as JSON to PATH
+          --only GROUP  run only GROUP (matmul, conv2d, attention, elementwise, models); repeatable
+          --samples     print every timed sample, not just the median
+        The thread count follows PRUNEKIT_THREADS (default: all active processors).
+        """
+
+    /// Parses `arguments` (without the program name); exits with a message on bad input.
+    static func parse(_ arguments: [String]) -> Options {
+        var options = Options()
+        var remaining = arguments[...]
+        while let argument = remaining.popFirst() {
+            switch argument {
+            case "--quick":
+                options.quick = true
+            case "--json":
+                guard let path = remaining.popFirst() else { fail("--json needs a path") }
+                options.jsonPath = path
+            case "--only":
+                guard let group = remaining.popFirst(), allGroups.contains(group) else {
+                    fail("--only needs one of \(allGroups.joined(separator: ", "))")
+                }
+                options.groups.insert(group)
+            case "--samples":
+                options.printsSamples = true
+            case "-h", "--help":
+                print(usage)
+                exit(0)
+            default:
+                fail("unknown argument \(argument)")
+            }
+        }
+        return options
+    }
+
+    private static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("prunekit-bench: \(message)\n\(usage)\n".utf8))
+        exit(2)
+    }
+}
+
+let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+var policy = options.quick ? TimingPolicy.quick : .full
+policy.printsSamples = options.printsSamples
+let info = RunInfo(
+    engineThreads: ComputeThreads.count, openBLASThreads: Int(openblas_get_num_threads()),
+    processors: ProcessInfo.processInfo.activeProcessorCount,
+    openBLASConfig: String(cString: openblas_get_config()), quick: options.quick, warmups: policy.warmups,
+    iterations: policy.iterations)
+Report.printRunInfo(info)
+SgemmReference.warmUpMachine(seconds: options.quick ? 0.05 : 1)
+
+var results: [CaseResult] = []
+if options.runs("matmul") {
+    results += MatmulBenchmarks.run(sizes: options.quick ? [128, 256] : [1024, 2048], policy: policy)
+}
+if options.runs("conv2d") {
+    let cases: [ConvolutionBenchmarks.Case] =
+        options.quick
+        ? [.init(batch: 1, channels: 32, size: 16), .init(batch: 1, channels: 64, size: 8)]
+        : [.init(batch: 1, channels: 320, size: 64), .init(batch: 1, channels: 640, size: 32)]
+    results += ConvolutionBenchmarks.run(cases: cases, policy: policy)
+}
+if options.runs("attention") {
+    let attention: AttentionBenchmarks.Case =
+        options.quick
+        ? .init(batch: 1, heads: 2, depth: 32, tokens: 128) : .init(batch: 1, heads: 8, depth: 64, tokens: 1024)
+    results += AttentionBenchmarks.run(cases: [attention], policy: policy)
+}
+if options.runs("elementwise") {
+    results += ElementwiseBenchmarks.run(elements: options.quick ? 1024 * 16 * 16 : 1 << 24, policy: policy)
+}
+var modelResults: [ModelResult] = []
+if options.runs("models") {
+    modelResults = ModelBenchmarks.run(policy, quick: options.quick)
+}
+Report.printSummary(results, quick: options.quick)
+
+if let path = options.jsonPath {
+    do {
+        try Report.writeJSON(results, models: modelResults, info: info, to: path)
+        print("wrote \(path)")
+    } catch {
+        FileHandle.standardError.write(Data("prunekit-bench: cannot write \(path): \(error)\n".utf8))
+        exit(1)
+    }
+}

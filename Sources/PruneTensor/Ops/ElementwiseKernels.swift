@@ -42,9 +42,9 @@ enum VectorMath {
     /// to `+∞` above ≈ 88.72, gives subnormals and then 0 below ≈ −87.3, maps `−∞` to 0 and keeps NaN.
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        // Clamping keeps 2ⁿ representable as two factors; the clamped ends still over/underflow correctly.
-        var clamped = x.replacing(with: -104, where: x .< -104)
-        clamped = clamped.replacing(with: 89, where: clamped .> 89)
+        // Clamping keeps 2ⁿ representable as two factors; the clamped ends still over/underflow correctly,
+        // and a NaN passes the clamp and every step after it unchanged.
+        let clamped = minimum(SIMD8(repeating: 89), maximum(SIMD8(repeating: -104), x))
         let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5 · 2²³: adding it rounds to an integer
         let shifted = clamped * 1.442_695_040_888_963_4 + magic
         let n = shifted - magic
@@ -63,7 +63,24 @@ enum VectorMath {
         let half = k &>> 1
         let scaleA = unsafeBitCast((half &+ 127) &<< 23, to: SIMD8<Float>.self)
         let scaleB = unsafeBitCast((k &- half &+ 127) &<< 23, to: SIMD8<Float>.self)
-        return (p * scaleA * scaleB).replacing(with: x, where: x .!= x)
+        return p * scaleA * scaleB
+    }
+
+    /// Lane-wise `a > b ? a : b`: one `maxps`, and a NaN in `b` is kept. (`pointwiseMax` is an opaque
+    /// call and `replacing(with:where:)` a compare-and-blend sequence.)
+    @inline(__always)
+    static func maximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        var result = b
+        for lane in 0..<8 { result[lane] = a[lane] > b[lane] ? a[lane] : b[lane] }
+        return result
+    }
+
+    /// Lane-wise `a < b ? a : b`: one `minps`, and a NaN in `b` is kept.
+    @inline(__always)
+    static func minimum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        var result = b
+        for lane in 0..<8 { result[lane] = a[lane] < b[lane] ? a[lane] : b[lane] }
+        return result
     }
 
     /// `1 / (1 + e⁻ˣ)` lane-wise.

@@ -78,8 +78,7 @@ extension Kernels {
         var maxima = SIMD8<Float>(repeating: -.infinity)
         var j = 0
         while j + 8 <= count {
-            let v = VectorMath.load(row + j)
-            maxima = maxima.replacing(with: v, where: v .> maxima)
+            maxima = VectorMath.maximum(VectorMath.load(row + j), maxima)
             j += 8
         }
         var maximum = -Float.infinity

@@ -42,13 +42,86 @@ public enum ComputeThreads {
         }
         let chunkSize = (count + chunks - 1) / chunks
         withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendableBox(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            runChunks(chunks) { chunk in
                 let start = chunk * chunkSize
                 let end = min(count, start + chunkSize)
-                if start < end { work.value(start..<end) }
+                if start < end { body(start..<end) }
             }
         }
+    }
+
+    /// Runs `work(0)`, …, `work(chunks − 1)` concurrently and returns when all are done.
+    ///
+    /// The chunks run on OpenBLAS's own worker threads when the library exposes its pool (see
+    /// ``BLASThreadPool``), so that parallel loops and matrix products share one set of `count` threads:
+    /// after each product OpenBLAS's workers keep spinning (with `sched_yield`) for a while, and a second
+    /// pool of the same width would compete with them for the cores. Otherwise, and for a parallel loop
+    /// started from inside another, the chunks go to `DispatchQueue.concurrentPerform`.
+    @usableFromInline
+    static func runChunks(_ chunks: Int, _ work: @escaping (Int) -> Void) {
+        if BLASThreadPool.run(chunks, work) { return }
+        let box = UncheckedSendableBox(work)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in box.value(chunk) }
+    }
+}
+
+/// OpenBLAS's pthread worker pool, borrowed for the engine's parallel loops through its exported
+/// `gotoblas_pthread(count, routine, arguments, stride)`, which runs `routine` on `count` argument
+/// records, the first on the calling thread and the rest on its workers, and returns when all are done.
+///
+/// Used only with the pthread build of OpenBLAS (looked up at run time; absent elsewhere) and never for a
+/// loop nested inside another one: a worker waiting for a free worker would wait for itself.
+enum BLASThreadPool {
+    private typealias Launch = @convention(c) (Int32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int32) -> Int32
+
+    /// One chunk's argument record.
+    private struct Chunk {
+        let job: UnsafeMutableRawPointer
+        let index: Int
+    }
+
+    /// The work of one parallel loop, shared by its chunks.
+    private final class Job {
+        let work: (Int) -> Void
+        init(_ work: @escaping (Int) -> Void) { self.work = work }
+    }
+
+    private static let launch: Launch? = {
+        guard openblas_get_parallel() == 1, let symbol = dlsym(nil, "gotoblas_pthread") else { return nil }
+        return unsafeBitCast(symbol, to: Launch.self)
+    }()
+
+    /// Marks threads that are running a chunk, so that nested loops fall back to dispatch.
+    private static let insideKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Runs one chunk; called by OpenBLAS on its own threads and on the caller's.
+    private static let routine: @convention(c) (UnsafeMutableRawPointer?) -> Void = { argument in
+        guard let chunk = argument?.assumingMemoryBound(to: Chunk.self).pointee else { return }
+        let job = Unmanaged<Job>.fromOpaque(chunk.job).takeUnretainedValue()
+        let outer = pthread_getspecific(BLASThreadPool.insideKey)
+        pthread_setspecific(BLASThreadPool.insideKey, UnsafeRawPointer(bitPattern: 1))
+        job.work(chunk.index)
+        pthread_setspecific(BLASThreadPool.insideKey, outer)
+    }
+
+    /// Runs `work` over `0..<chunks` on OpenBLAS's threads; false (nothing run) when that is not possible.
+    static func run(_ chunks: Int, _ work: @escaping (Int) -> Void) -> Bool {
+        guard let launch, chunks <= Int(openblas_get_num_threads()),
+            pthread_getspecific(insideKey) == nil
+        else { return false }
+        let job = Unmanaged.passRetained(Job(work))
+        defer { job.release() }
+        let records = UnsafeMutablePointer<Chunk>.allocate(capacity: chunks)
+        defer { records.deallocate() }
+        for index in 0..<chunks { (records + index).initialize(to: Chunk(job: job.toOpaque(), index: index)) }
+        _ = launch(
+            Int32(chunks), unsafeBitCast(routine, to: UnsafeMutableRawPointer.self), UnsafeMutableRawPointer(records),
+            Int32(MemoryLayout<Chunk>.stride))
+        return true
     }
 }
 
