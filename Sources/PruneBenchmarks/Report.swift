@@ -141,15 +141,18 @@ enum Report {
     }
 
     /// Writes the run's settings and figures to `path` as pretty-printed JSON.
-    static func writeJSON(_ results: [CaseResult], models: [ModelResult], info: RunInfo, to path: String) throws {
+    static func writeJSON(
+        _ results: [CaseResult], models: [ModelResult], loading: LoadingResult?, info: RunInfo, to path: String
+    ) throws {
         struct Document: Encodable {
             let run: RunInfo
             let results: [CaseResult]
             let models: [ModelResult]
+            let loading: LoadingResult?
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(Document(run: info, results: results, models: models))
+        let data = try encoder.encode(Document(run: info, results: results, models: models, loading: loading))
         try data.write(to: URL(fileURLWithPath: path))
     }
 

@@ -14,11 +14,11 @@ struct Options {
     var jsonPath: String?
     /// Print every timed sample.
     var printsSamples = false
-    /// Groups to run (`matmul`, `conv2d`, `attention`, `elementwise`, `models`); all when empty.
+    /// Groups to run (see ``allGroups``); all when empty.
     var groups: Set<String> = []
 
     /// Every benchmark group, in running order.
-    static let allGroups = ["matmul", "conv2d", "attention", "elementwise", "models"]
+    static let allGroups = ["loading", "matmul", "conv2d", "attention", "elementwise", "models"]
 
     /// Whether `group` was selected.
     func runs(_ group: String) -> Bool { groups.isEmpty || groups.contains(group) }
@@ -27,7 +27,8 @@ struct Options {
         usage: prunekit-bench [--quick] [--json PATH] [--only GROUP]... [--samples]
           --quick       small sizes, one iteration (smoke test)
           --json PATH   also write the results as JSON to PATH
-          --only GROUP  run only GROUP (matmul, conv2d, attention, elementwise, models); repeatable
+          --only GROUP  run only GROUP (loading, matmul, conv2d, attention, elementwise, models);
+                        repeatable
           --samples     print every timed sample, not just the median
         The thread count follows PRUNEKIT_THREADS (default: all active processors).
         """
@@ -77,6 +78,11 @@ let info = RunInfo(
 Report.printRunInfo(info)
 SgemmReference.warmUpMachine(seconds: options.quick ? 0.05 : 1)
 
+// Loading goes first: it measures the growth of resident memory, which earlier groups would blur.
+var loadingResult: LoadingResult?
+if options.runs("loading") {
+    loadingResult = LoadingBenchmark.run(quick: options.quick)
+}
 var results: [CaseResult] = []
 if options.runs("matmul") {
     results += MatmulBenchmarks.run(sizes: options.quick ? [128, 256] : [1024, 2048], policy: policy)
@@ -105,7 +111,7 @@ Report.printSummary(results, quick: options.quick)
 
 if let path = options.jsonPath {
     do {
-        try Report.writeJSON(results, models: modelResults, info: info, to: path)
+        try Report.writeJSON(results, models: modelResults, loading: loadingResult, info: info, to: path)
         print("wrote \(path)")
     } catch {
         FileHandle.standardError.write(Data("prunekit-bench: cannot write \(path): \(error)\n".utf8))

@@ -25,6 +25,7 @@ public final class Storage: @unchecked Sendable {
             byteCount: max(count * dtype.byteSize, 1), alignment: 64)
         self.ownsMemory = true
         self.owner = nil
+        Storage.adviseHugePages(bytes, byteCount: count * dtype.byteSize)
     }
 
     /// Allocates zero-filled storage for `count` elements.

@@ -127,7 +127,7 @@ public func conv2d(
     let y = result.basePointer
     let columns = geometry.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: patch * positions)
     defer { columns?.deallocate() }
-    if let columns { Kernels.adviseHugePages(columns, byteCount: patch * positions * 4) }
+    if let columns { Storage.adviseHugePages(columns, byteCount: patch * positions * 4) }
     let imageSize = geometry.inChannels * geometry.height * geometry.width
     let outputSize = geometry.outChannels * positions
     for n in 0..<geometry.batch {
@@ -177,7 +177,7 @@ extension Kernels {
         let weightGradient = needs.weight ? Tensor.zeros(weight.shape) : nil
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: patch * positions)
         defer { columns.deallocate() }
-        adviseHugePages(columns, byteCount: patch * positions * 4)
+        Storage.adviseHugePages(columns, byteCount: patch * positions * 4)
         let imageSize = geometry.inChannels * geometry.height * geometry.width
         for n in 0..<geometry.batch {
             let gradientOfImage = g + n * outChannels * positions

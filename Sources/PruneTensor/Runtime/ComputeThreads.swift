@@ -6,8 +6,10 @@ import Foundation
 /// and OpenBLAS gets the same number for its own matrix products.
 ///
 /// The two never run at the same time — a kernel either calls `cblas_sgemm` or runs a parallel loop,
-/// and no parallel loop calls BLAS — so the machine is never oversubscribed. The width defaults to the
-/// number of active processors and can be set with the `PRUNEKIT_THREADS` environment variable.
+/// and no parallel loop calls BLAS — and with the pthread build of OpenBLAS the loops run on OpenBLAS's
+/// own worker threads (see ``BLASThreadPool``), so the machine is never oversubscribed. The width
+/// defaults to the number of active processors and can be set with the `PRUNEKIT_THREADS` environment
+/// variable.
 public enum ComputeThreads {
     nonisolated(unsafe) private static var configuredCount: Int = {
         let fromEnvironment = ProcessInfo.processInfo.environment["PRUNEKIT_THREADS"].flatMap(Int.init)
@@ -31,7 +33,9 @@ public enum ComputeThreads {
     /// - Parameters:
     ///   - count: the number of items.
     ///   - grain: the fewest items worth giving one thread; below `2 * grain` items run inline.
-    ///   - body: processes one half-open range of items; called concurrently for disjoint ranges.
+    ///   - body: processes one half-open range of items; called concurrently for disjoint ranges. It must
+    ///     not call BLAS: it may be running on one of OpenBLAS's workers, and a threaded product started
+    ///     there would wait for that worker — itself — forever.
     @inlinable
     public static func parallelFor(_ count: Int, grain: Int = 16_384, _ body: (Range<Int>) -> Void) {
         let threads = self.count
@@ -86,7 +90,9 @@ enum BLASThreadPool {
         init(_ work: @escaping (Int) -> Void) { self.work = work }
     }
 
+    /// Disabled with `PRUNEKIT_BLAS_POOL=0`, which sends every parallel loop to Dispatch instead.
     private static let launch: Launch? = {
+        guard ProcessInfo.processInfo.environment["PRUNEKIT_BLAS_POOL"] != "0" else { return nil }
         guard openblas_get_parallel() == 1, let symbol = dlsym(nil, "gotoblas_pthread") else { return nil }
         return unsafeBitCast(symbol, to: Launch.self)
     }()
