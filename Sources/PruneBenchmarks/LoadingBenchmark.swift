@@ -22,6 +22,9 @@ struct LoadingResult: Encodable, Sendable {
 }
 
 enum LoadingBenchmark {
+    /// Argument that makes the benchmark load a checkpoint and report its memory, in a fresh process.
+    static let childFlag = "--measure-load"
+
     static func run(quick: Bool) -> LoadingResult {
         let configuration: UNetConfiguration = quick ? .sdxlTinyTest : .sdxlBench
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-bench-load-\(UUID().uuidString)").path
@@ -30,19 +33,35 @@ enum LoadingBenchmark {
         let parameters = writeCheckpoint(configuration, to: directory)
         let weightsPath = directory + "/diffusion_pytorch_model.safetensors"
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: weightsPath)[.size] as? Int) ?? 0
-        let before = residentBytes()
-        let start = Date()
-        let (model, store) = try! UNet2DConditionModel.load(directory: directory)
-        let seconds = Date().timeIntervalSince(start)
-        let growth = residentBytes() - before
-        keepAlive((model, store))
+        // Load in a fresh process, so memory the writer freed cannot be reused and hide the growth.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = [childFlag, directory]
+        let pipe = Pipe()
+        child.standardOutput = pipe
+        try! child.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        let figures = output.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        precondition(child.terminationStatus == 0 && figures.count == 2, "the loading child failed: \(output)")
         let result = LoadingResult(
             model: quick ? "sdxl-tiny-test" : "sdxl-bench", parameters: parameters, float16Bytes: fileBytes,
-            float32Bytes: parameters * 4, residentGrowthBytes: growth, seconds: seconds)
-        print("\n## Loading a float16 checkpoint")
+            float32Bytes: parameters * 4, residentGrowthBytes: Int(figures[0]), seconds: figures[1])
+        print("\n## Loading a float16 checkpoint (fresh process)")
         print("model \(result.model): \(parameters) parameters, float16 file \(mib(fileBytes)), float32 \(mib(parameters * 4))")
-        print("resident growth while loading \(mib(growth)) (\(String(format: "%.2f", Double(growth) / Double(max(parameters * 4, 1))))× the float32 size) in \(String(format: "%.2f", seconds)) s")
+        print("resident growth while loading \(mib(result.residentGrowthBytes)) (\(String(format: "%.2f", Double(result.residentGrowthBytes) / Double(max(parameters * 4, 1))))× the float32 size) in \(String(format: "%.2f", result.seconds)) s")
         return result
+    }
+
+    /// The child side: loads `directory` and prints the growth of resident memory (bytes) and the seconds taken.
+    static func measureLoad(directory: String) -> Never {
+        let before = residentBytes()
+        let start = Date()
+        let loaded = try! UNet2DConditionModel.load(directory: directory)
+        let seconds = Date().timeIntervalSince(start)
+        print("\(residentBytes() - before) \(seconds)")
+        keepAlive(loaded)
+        exit(0)
     }
 
     /// Writes `config.json` and float16 weights of a randomly initialised model; returns its parameter count.

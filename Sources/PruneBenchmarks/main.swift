@@ -67,6 +67,9 @@ struct Options {
     }
 }
 
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == LoadingBenchmark.childFlag {
+    LoadingBenchmark.measureLoad(directory: CommandLine.arguments[2])
+}
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 var policy = options.quick ? TimingPolicy.quick : .full
 policy.printsSamples = options.printsSamples
