@@ -179,9 +179,6 @@ public struct UNet2DConditionModel {
         blockStructures = structures
     }
 
-    /// The factor every spatial extent of `sample` must be divisible by (2 per upsampler).
-    public var spatialMultiple: Int { 1 << (configuration.blockOutChannels.count - 1) }
-
     /// Predicts noise (or v) for `inputs`, with `masks` applied inline to heads and FFN neurons.
     ///
     /// - Returns: `[B, Cout, h, w]`.
@@ -192,9 +189,6 @@ public struct UNet2DConditionModel {
             throw .shape(name: "sample", expected: "[B, \(configuration.inChannels), h, w]", actual: sample.shape)
         }
         let batch = sample.shape[0]
-        guard sample.shape[2] % spatialMultiple == 0, sample.shape[3] % spatialMultiple == 0 else {
-            throw .shape(name: "sample", expected: "spatial extents divisible by \(spatialMultiple)", actual: sample.shape)
-        }
         let context = inputs.encoderHiddenStates
         guard context.rank == 3, context.shape[0] == batch else {
             throw .shape(name: "encoder_hidden_states", expected: "[\(batch), S, D]", actual: context.shape)

@@ -40,7 +40,7 @@ struct UNetMidBlock {
 }
 
 /// One level of the up path: `UpBlock2D` or `CrossAttnUpBlock2D`. Each resnet takes `cat([h, skip], 1)`
-/// with the most recent skip.
+/// with the most recent skip; the upsampler (all but the last level) resizes to the next skip's size.
 struct UNetUpBlock {
     let resnets: [ResnetBlock2D]
     let attentions: [Transformer2DModel]
@@ -53,7 +53,9 @@ struct UNetUpBlock {
             h = resnet(concatenate([h, skip], axis: 1), embedding: embedding)
             if index < attentions.count { h = attentions[index](h, context: context, masks: masks) }
         }
-        if let upsampler { h = upsampler(h) }
+        // diffusers upsamples to the spatial size of the next skip (`upsample_size`); for latents divisible by
+        // 2 per upsampler that is exactly 2×.
+        if let upsampler, let next = skips.last { h = upsampler(h, size: (next.shape[2], next.shape[3])) }
         return h
     }
 }

@@ -250,6 +250,14 @@ def make_ops():
     out["flux_rope.sin"] = sin
     out["flux_rope.output_diffusers_f32"] = ref32
 
+    # nearest upsampling to an explicit size (the U-Net's path for latents not divisible by 2^upsamplers)
+    with_grads(
+        "upsample_nearest_size",
+        lambda input: F.interpolate(input, size=(7, 9), mode="nearest"),
+        {"input": r((2, 3, 4, 5))},
+        g, out, meta, {"op": "interpolate", "mode": "nearest", "size": [7, 9]},
+    )
+
     path = os.path.join(HERE, "ops", "ops.safetensors")
     save_st(path, out, {"cases": meta, "generator": "torch float64, stored float32"})
     print("ops:", len(out), "tensors")
@@ -1002,6 +1010,20 @@ def make_schedulers():
     print("schedulers:", len(S), "configs,", len(C), "step cases")
 
 
+def make_odd_size_case():
+    """sdxl-small at an 18 x 22 latent: not divisible by 2^(upsamplers) = 4, so diffusers passes each up block
+    the next skip's size (`forward_upsample_size`) and upsamples to it, after stride-2 convs that round up."""
+    case = CASES["sdxl-small"]
+    model = build_model(case)
+    g = gen(case["seed"] * 100 + 9)
+    inp = make_inputs(dict(case, latent_hw=(18, 22)), model, g)
+    with torch.no_grad():
+        out = sdxl_forward(model, inp)
+    save_st(os.path.join(HERE, "sdxl-small", "odd_size.safetensors"), dict(inp, output=out),
+            {"latent_hw": [18, 22], "note": "forward only; inputs named as diffusers' forward arguments"})
+    print("sdxl-small odd size:", tuple(out.shape))
+
+
 def main():
     if diffusers.__version__ != EXPECTED_VERSIONS["diffusers"]:
         print(f"warning: diffusers {diffusers.__version__} (fixtures were made with "
@@ -1009,6 +1031,7 @@ def main():
     make_ops()
     for name, case in CASES.items():
         run_model_case(name, case)
+    make_odd_size_case()
     make_schedulers()
 
 

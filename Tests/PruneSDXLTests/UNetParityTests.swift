@@ -90,3 +90,21 @@ import Testing
         return object.mapValues { Float($0) }
     }
 }
+
+/// Latents whose sides are not divisible by 2 per upsampler take diffusers' `upsample_size` path.
+@Suite struct UNetOddSizeTests {
+    @Test("An 18 × 22 latent matches diffusers, upsampling to each skip's size")
+    func oddLatentMatchesDiffusers() throws {
+        let (model, _) = try UNet2DConditionModel.load(directory: Fixtures.path("sdxl-small"))
+        let file = try SafetensorsFile.open(Fixtures.path("sdxl-small/odd_size.safetensors"))
+        let inputs = UNetInputs(
+            sample: try file.tensor("sample"), timestep: try file.tensor("timestep"),
+            encoderHiddenStates: try file.tensor("encoder_hidden_states"), textEmbeds: try file.tensor("text_embeds"),
+            timeIDs: try file.tensor("time_ids"))
+        let output = try withoutGradients { try model(inputs) }
+        let error = maximumRelativeError(output, try file.tensor("output"))
+        print("sdxl-small 18×22: max relative error \(error)")
+        #expect(output.shape == [2, 4, 18, 22])
+        #expect(error <= 1e-4)
+    }
+}

@@ -54,6 +54,9 @@ extension GradientCheckTable {
             $0[0].padded([(0, 0), (0, 0), (1, 1), (2, 0)], value: 0.5)
         },
         GradientCase("upsampledNearest2x", inputs: { m in [m.leaf([1, 2, 2, 3])] }) { $0[0].upsampledNearest2x() },
+        GradientCase("upsampledNearest to a size that is not a multiple", inputs: { m in [m.leaf([1, 2, 3, 4])] }) {
+            $0[0].upsampledNearest(height: 5, width: 7)
+        },
         GradientCase("upsampledNearest2x of a permuted view", inputs: { m in [m.leaf([2, 3, 2, 1])] }) {
             $0[0].permuted([3, 0, 1, 2]).upsampledNearest2x()
         },

@@ -44,6 +44,9 @@ import Testing
         GoldenCase(name: "softmax", inputs: [("input", "grad_input")]) { $0[0].softmax(axis: -1) },
         GoldenCase(name: "log_softmax", inputs: [("input", "grad_input")]) { $0[0].logSoftmax(axis: -1) },
         GoldenCase(name: "upsample_nearest2x", inputs: [("input", "grad_input")]) { $0[0].upsampledNearest2x() },
+        GoldenCase(name: "upsample_nearest_size", inputs: [("input", "grad_input")]) {
+            $0[0].upsampledNearest(height: 7, width: 9)
+        },
         GoldenCase(name: "flux_rope", inputs: [("input", "grad_input"), ("cos", nil), ("sin", nil)]) {
             applyRotaryEmbedding($0[0], cos: $0[1], sin: $0[2])
         },

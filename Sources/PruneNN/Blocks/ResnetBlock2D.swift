@@ -60,6 +60,10 @@ public struct Upsample2D {
     public init(_ scope: WeightScope, channels: Int) {
         conv = Conv2d(scope.scoped("conv"), inChannels: channels, outChannels: channels, kernelSize: 3, padding: 1)
     }
-    /// `[N, C, H, W]` → `[N, C, 2H, 2W]`.
-    public func callAsFunction(_ x: Tensor) -> Tensor { conv(x.upsampledNearest2x()) }
+    /// `[N, C, H, W]` → `[N, C, 2H, 2W]`, or `[N, C, size.height, size.width]` when `size` is given
+    /// (diffusers' `upsample_size`, used when the latent is not divisible by 2 per upsampler).
+    public func callAsFunction(_ x: Tensor, size: (height: Int, width: Int)? = nil) -> Tensor {
+        guard let size else { return conv(x.upsampledNearest2x()) }
+        return conv(x.upsampledNearest(height: size.height, width: size.width))
+    }
 }

@@ -80,8 +80,8 @@ enum Backward {
             }
         case .pad(let x, let padding):
             return [Kernels.region(of: g.contiguousWithoutRecording(), starts: padding.map(\.before), shape: x.shape)]
-        case .upsampleNearest2x(let x):
-            return [Kernels.downsampleSum2x(g, to: x.shape)]
+        case .upsampleNearest(let x):
+            return [Kernels.nearestUpsamplingAdjoint(g, to: x.shape)]
         case .matmul(let a, let b):
             // dA = g · Bᵀ ; dB = Aᵀ · g (batch axes summed where they were broadcast).
             let gA = a.requiresGradient ? unbroadcast(Kernels.matmul(g, b.transposedWithoutRecording()), to: a) : nil
@@ -179,21 +179,24 @@ extension Tensor {
 }
 
 extension Kernels {
-    /// Sums each 2×2 block: `[N, C, 2H, 2W]` → `[N, C, H, W]` (the adjoint of nearest 2× upsampling).
-    static func downsampleSum2x(_ gradient: Tensor, to shape: [Int]) -> Tensor {
+    /// The adjoint of nearest upsampling `[N, C, H, W]` → `[N, C, Ho, Wo]`: each output gradient is added to
+    /// the input pixel it was copied from (a 2×2 block sum for exact doubling).
+    static func nearestUpsamplingAdjoint(_ gradient: Tensor, to shape: [Int]) -> Tensor {
         let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
-        let gContiguous = gradient.contiguousWithoutRecording()
-        defer { withExtendedLifetime(gContiguous) {} }  // `g` points into it
-        let g = gContiguous.basePointer
-        let result = Tensor(storage: Storage(uninitializedCount: shape.reduce(1, *)), shape: shape)
+        let (outHeight, outWidth) = (gradient.shape[2], gradient.shape[3])
+        let gPinned = gradient.contiguousWithoutRecording()
+        defer { withExtendedLifetime(gPinned) {} }  // `g` points into it
+        let g = gPinned.basePointer
+        let result = Tensor.zeros(shape)
         let y = result.basePointer
-        ComputeThreads.parallelFor(planes, grain: Swift.max(1, 4096 / Swift.max(height * width, 1))) { range in
+        let rows = NearestIndex.map(from: height, to: outHeight)
+        let columns = NearestIndex.map(from: width, to: outWidth)
+        ComputeThreads.parallelFor(planes, grain: Swift.max(1, 4096 / Swift.max(outHeight * outWidth, 1))) { range in
             for p in range {
-                for h in 0..<height {
-                    let top = g + (p * 2 * height + 2 * h) * 2 * width
-                    let bottom = top + 2 * width
-                    let out = y + (p * height + h) * width
-                    for w in 0..<width { out[w] = top[2 * w] + top[2 * w + 1] + bottom[2 * w] + bottom[2 * w + 1] }
+                for oy in 0..<outHeight {
+                    let source = g + (p * outHeight + oy) * outWidth
+                    let target = y + (p * height + rows[oy]) * width
+                    for ox in 0..<outWidth { target[columns[ox]] += source[ox] }
                 }
             }
         }

@@ -47,7 +47,7 @@ public indirect enum Op: @unchecked Sendable {
     case indexSelect(Tensor, axis: Int, indices: [Int])
     case concatenate([Tensor], axis: Int)
     case pad(Tensor, padding: [(before: Int, after: Int)])
-    case upsampleNearest2x(Tensor)
+    case upsampleNearest(Tensor)
     // Linear algebra and layers.
     case matmul(Tensor, Tensor)
     case linear(Tensor, weight: Tensor, bias: Tensor?)
@@ -70,7 +70,7 @@ public indirect enum Op: @unchecked Sendable {
         case .addScalar(let x), .multiplyScalar(let x, _), .power(let x, _), .clamp(let x, _, _),
             .unary(let x, _), .sum(let x, _), .mean(let x, _), .max(let x, _), .reshape(let x),
             .contiguousCopy(let x), .permute(let x, _), .slice(let x, _, _), .indexSelect(let x, _, _),
-            .pad(let x, _), .upsampleNearest2x(let x), .softmax(let x), .logSoftmax(let x):
+            .pad(let x, _), .upsampleNearest(let x), .softmax(let x), .logSoftmax(let x):
             return [x]
         case .concatenate(let parts, _):
             return parts
@@ -110,7 +110,7 @@ public indirect enum Op: @unchecked Sendable {
         case .indexSelect: .indexSelect
         case .concatenate: .concatenate
         case .pad: .pad
-        case .upsampleNearest2x: .upsampleNearest2x
+        case .upsampleNearest: .upsampleNearest
         case .matmul: .matmul
         case .linear: .linear
         case .conv2d: .conv2d
@@ -132,7 +132,7 @@ public enum OpKind: String, Sendable, CaseIterable {
     case negate, exp, log, sqrt, rsqrt, reciprocal, abs, relu
     case sigmoid, tanh, silu, geluErf, geluTanh, softplus
     case sum, mean, max
-    case reshape, contiguousCopy, permute, slice, indexSelect, concatenate, pad, upsampleNearest2x
+    case reshape, contiguousCopy, permute, slice, indexSelect, concatenate, pad, upsampleNearest
     case matmul, linear, conv2d, groupNorm, layerNorm, rmsNorm, softmax, logSoftmax, attention
     case rotaryEmbedding, meanSquaredError
 }

@@ -123,27 +123,38 @@ extension Tensor {
     /// Nearest-neighbour upsampling by 2 in both spatial axes: `[N, C, H, W]` → `[N, C, 2H, 2W]`.
     public func upsampledNearest2x() -> Tensor {
         precondition(rank == 4, "upsampledNearest2x needs [N, C, H, W], got \(shape)")
+        return upsampledNearest(height: 2 * shape[2], width: 2 * shape[3])
+    }
+
+    /// Nearest-neighbour resampling to `height × width` as `torch.nn.functional.interpolate(x, size=…,
+    /// mode="nearest")`: output pixel `(y, x)` copies input pixel `(⌊y·H/Ho⌋, ⌊x·W/Wo⌋)`.
+    /// `[N, C, H, W]` → `[N, C, height, width]`.
+    public func upsampledNearest(height outHeight: Int, width outWidth: Int) -> Tensor {
+        precondition(rank == 4, "upsampledNearest needs [N, C, H, W], got \(shape)")
+        precondition(outHeight > 0 && outWidth > 0, "upsampledNearest needs a positive size")
         let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
         let source = contiguousWithoutRecording()
         defer { withExtendedLifetime(source) {} }  // `x` points into it
         let result = Tensor(
-            storage: Storage(uninitializedCount: count * 4), shape: [shape[0], shape[1], height * 2, width * 2])
+            storage: Storage(uninitializedCount: planes * outHeight * outWidth), shape: [shape[0], shape[1], outHeight, outWidth])
         let x = source.basePointer
         let y = result.basePointer
-        ComputeThreads.parallelFor(planes, grain: Swift.max(1, 4096 / Swift.max(height * width, 1))) { range in
+        let rows = NearestIndex.map(from: height, to: outHeight)
+        let columns = NearestIndex.map(from: width, to: outWidth)
+        ComputeThreads.parallelFor(planes, grain: Swift.max(1, 4096 / Swift.max(outHeight * outWidth, 1))) { range in
             for p in range {
-                for h in 0..<height {
-                    let input = x + (p * height + h) * width
-                    let top = y + (p * 2 * height + 2 * h) * 2 * width
-                    for w in 0..<width {
-                        top[2 * w] = input[w]
-                        top[2 * w + 1] = input[w]
+                for oy in 0..<outHeight {
+                    let target = y + (p * outHeight + oy) * outWidth
+                    if oy > 0 && rows[oy] == rows[oy - 1] {
+                        target.update(from: target - outWidth, count: outWidth)
+                        continue
                     }
-                    (top + 2 * width).update(from: top, count: 2 * width)
+                    let line = x + (p * height + rows[oy]) * width
+                    for ox in 0..<outWidth { target[ox] = line[columns[ox]] }
                 }
             }
         }
-        return Tensor.recorded(result, from: [self], .upsampleNearest2x(self))
+        return Tensor.recorded(result, from: [self], .upsampleNearest(self))
     }
 }
 
@@ -211,5 +222,13 @@ extension Kernels {
             let output = y + loop.offset(row: row, operand: 1)
             for j in 0..<inner { output[j * sy] += input[j * sx] }
         }
+    }
+}
+
+/// PyTorch's nearest-neighbour source index: `min(⌊dst · (in / out)⌋, in − 1)`, with the scale in float32.
+enum NearestIndex {
+    static func map(from input: Int, to output: Int) -> [Int] {
+        let scale = Float(input) / Float(output)
+        return (0..<output).map { Swift.min(Int((Float($0) * scale).rounded(.down)), input - 1) }
     }
 }
