@@ -7,18 +7,26 @@ extension UNet2DConditionModel {
     /// sharded index). Every missing, mis-shaped and unexpected key is reported in one error.
     ///
     /// - Parameters:
-    ///   - directory: the `unet/` folder of a pipeline, or a folder laid out the same way.
-    ///   - structureOverrides: unit widths per transformer block (pruned exports).
+    ///   - directory: the `unet/` folder of a pipeline, or a folder laid out the same way (a pruned export
+    ///     included).
+    ///   - structure: where the per-block unit widths come from; by default the weights' shapes, so pruned
+    ///     exports load with their pruned head counts and FFN widths.
     /// - Returns: the model and the store that owns its parameters.
     /// - Throws: ``UNetConfigurationError``, ``CheckpointFileError`` or ``CheckpointError``.
     public static func load(
-        directory: String, structureOverrides: [String: TransformerBlockStructure] = [:]
+        directory: String, structure: UNetStructureSource = .inferredFromWeights
     ) throws -> (model: UNet2DConditionModel, parameters: ParameterStore) {
         let configuration = try UNetConfiguration.load(
             contentsOf: URL(fileURLWithPath: directory).appendingPathComponent("config.json").path)
         let source = try SafetensorsTensorSource(modelDirectory: directory)
+        let overrides: [String: TransformerBlockStructure]
+        switch structure {
+        case .configuration: overrides = [:]
+        case .inferredFromWeights: overrides = try inferredBlockStructures(from: source, configuration: configuration)
+        case .explicit(let given): overrides = given
+        }
         let store = ParameterStore(source: source, sourceName: source.name)
-        let model = try UNet2DConditionModel(configuration, weights: store.root, structureOverrides: structureOverrides)
+        let model = try UNet2DConditionModel(configuration, weights: store.root, structureOverrides: overrides)
         try store.finish()
         return (model, store)
     }
