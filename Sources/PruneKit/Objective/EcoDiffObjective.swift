@@ -1,0 +1,122 @@
+import PruneNN
+import PruneTensor
+
+/// EcoDiff's end-to-end mask objective for one prompt:
+///
+/// ```
+/// L(λ) = mean((F_masked(z_T, y; m(λ, u)) − F(z_T, y))²) + β·R(λ)
+/// ```
+///
+/// where `F` is the **whole** denoising trajectory (every step), the target `F(z_T, y)` is the final
+/// latent of the unmasked model from the same noise and conditioning (computed once per prompt without
+/// gradients, ``target(of:noise:)``), `m(λ, u)` the learning masks of ``MaskSet`` for the trajectory's
+/// ``MaskNoise`` and `R` a ``MaskPenalty``.
+///
+/// ``accumulateGradients(_:noise:target:masks:maskNoise:onRecomputedStep:)`` **adds** ∂L/∂λ into every
+/// `λ.gradient` (gradients of several prompts sum, as EcoDiff accumulates them), by time-step gradient
+/// checkpointing or one full tape (``BackpropagationMode``). The model's own weights must not require
+/// gradients (freeze them with `ParameterStore.setRequiresGradient(false)`, the default on load).
+///
+/// This implementation matches: EcoDiff `scripts/train.py` (`pruning_loss`, reconstruct 2 = `nn.MSELoss`,
+/// and the `grad_checkpointing` loop), with the mask noise reused in the recompute and the recompute
+/// running exactly the forward step (the official code re-samples the noise and mis-scales the SDXL
+/// input there).
+public struct EcoDiffObjective: Sendable, Equatable {
+    /// The sparsity regulariser R.
+    public var penalty: MaskPenalty
+    /// β, the weight of R.
+    public var penaltyWeight: Float
+    /// The unit kinds R covers (all by default).
+    public var penalizedKinds: Set<UnitKind>
+    /// How the gradient is obtained.
+    public var mode: BackpropagationMode
+
+    public init(
+        penalty: MaskPenalty, penaltyWeight: Float, penalizedKinds: Set<UnitKind> = Set(UnitKind.allCases),
+        mode: BackpropagationMode = .checkpointed
+    ) {
+        self.penalty = penalty
+        self.penaltyWeight = penaltyWeight
+        self.penalizedKinds = penalizedKinds
+        self.mode = mode
+    }
+
+    /// EcoDiff's SDXL setting: L1 of λ, β = 0.5.
+    public static let sdxl = EcoDiffObjective(penalty: .l1Lambda, penaltyWeight: 0.5)
+    /// EcoDiff's FLUX setting: L1 of `sigmoid(0.4λ + 1)`, β = 0.01.
+    public static let flux = EcoDiffObjective(penalty: .fluxSigmoid, penaltyWeight: 0.01)
+
+    /// The reconstruction target: the unmasked trajectory's final latent from `noise`, without gradients.
+    ///
+    /// - Parameter noise: standard-normal initial noise (SDXL `[B, C, h, w]`, FLUX packed `[B, N, C·4]`).
+    /// - Returns: the final latent, shaped like the trajectory's latents.
+    /// - Throws: whatever the trajectory's steps throw.
+    public static func target<Trajectory: DenoisingTrajectory>(of trajectory: Trajectory, noise: Tensor) throws -> Tensor {
+        try withoutGradients {
+            var latents = trajectory.initialLatents(noise: noise)
+            for index in 0..<trajectory.stepCount {
+                latents = try trajectory.step(latents, index: index, masks: .none)
+            }
+            return latents
+        }
+    }
+
+    /// The objective's value without any gradient (finite differences, monitoring).
+    ///
+    /// - Throws: ``ObjectiveError`` when `target` does not fit the final latent; trajectory errors.
+    public func evaluate<Trajectory: DenoisingTrajectory>(
+        _ trajectory: Trajectory, noise: Tensor, target: Tensor, masks: MaskSet, maskNoise: MaskNoise
+    ) throws -> ObjectiveValue {
+        try withoutGradients {
+            var latents = trajectory.initialLatents(noise: noise)
+            for index in 0..<trajectory.stepCount {
+                latents = try trajectory.step(latents, index: index, masks: masks.masks(noise: maskNoise, step: index))
+            }
+            try Self.checkTarget(target, fits: latents)
+            let reconstruction = meanSquaredError(latents, target).item()
+            return value(reconstruction: reconstruction, penalty: penalty(masks, kinds: penalizedKinds).item())
+        }
+    }
+
+    /// Evaluates the objective and adds ∂L/∂λ into `λ.gradient` of every module of `masks`.
+    ///
+    /// - Parameters:
+    ///   - noise: the prompt's initial noise.
+    ///   - target: ``target(of:noise:)`` for the same trajectory and noise.
+    ///   - maskNoise: the trajectory's mask noise; both passes of ``BackpropagationMode/checkpointed`` use it.
+    ///   - onRecomputedStep: checkpointed mode only: called with each step index (last first) and the
+    ///     step's recorded output, right after the recompute and before its backward. Do not keep the
+    ///     tensor; it holds that step's tape.
+    /// - Returns: the objective's value at the current λ.
+    /// - Throws: ``ObjectiveError`` when `target` does not fit the final latent; trajectory errors.
+    public func accumulateGradients<Trajectory: DenoisingTrajectory>(
+        _ trajectory: Trajectory, noise: Tensor, target: Tensor, masks: MaskSet, maskNoise: MaskNoise,
+        onRecomputedStep: ((Int, Tensor) -> Void)? = nil
+    ) throws -> ObjectiveValue {
+        switch mode {
+        case .checkpointed:
+            try checkpointedGradients(
+                trajectory, noise: noise, target: target.detached(), masks: masks, maskNoise: maskNoise,
+                onRecomputedStep: onRecomputedStep)
+        case .fullTape:
+            try fullTapeGradients(trajectory, noise: noise, target: target.detached(), masks: masks, maskNoise: maskNoise)
+        }
+    }
+
+    /// Back-propagates β·R into λ and returns R.
+    func backpropagatePenalty(_ masks: MaskSet) -> Float {
+        withGradients {
+            let regulariser = penalty(masks, kinds: penalizedKinds)
+            if penaltyWeight != 0 { (regulariser * penaltyWeight).backward() }
+            return regulariser.item()
+        }
+    }
+
+    func value(reconstruction: Float, penalty: Float) -> ObjectiveValue {
+        ObjectiveValue(reconstruction: reconstruction, penalty: penalty, total: reconstruction + penaltyWeight * penalty)
+    }
+
+    static func checkTarget(_ target: Tensor, fits latents: Tensor) throws(ObjectiveError) {
+        guard target.shape == latents.shape else { throw .targetShape(expected: latents.shape, actual: target.shape) }
+    }
+}

@@ -1,0 +1,24 @@
+import PruneNN
+import PruneTensor
+
+extension EcoDiffObjective {
+    /// The whole trajectory on one tape, then one backward of `MSE + β·R`. Memory grows with the number of
+    /// steps; kept to check ``BackpropagationMode/checkpointed`` against.
+    func fullTapeGradients<Trajectory: DenoisingTrajectory>(
+        _ trajectory: Trajectory, noise: Tensor, target: Tensor, masks: MaskSet, maskNoise: MaskNoise
+    ) throws -> ObjectiveValue {
+        try withGradients {
+            var latents = trajectory.initialLatents(noise: noise)
+            for index in 0..<trajectory.stepCount {
+                latents = try trajectory.step(latents, index: index, masks: masks.masks(noise: maskNoise, step: index))
+            }
+            try Self.checkTarget(target, fits: latents)
+            let reconstruction = meanSquaredError(latents, target)
+            let regulariser = penalty(masks, kinds: penalizedKinds)
+            let loss = penaltyWeight != 0 ? reconstruction + regulariser * penaltyWeight : reconstruction
+            let result = value(reconstruction: reconstruction.item(), penalty: regulariser.item())
+            loss.backward()
+            return result
+        }
+    }
+}

@@ -1,0 +1,17 @@
+/// The value of EcoDiff's objective for one trajectory: `total = reconstruction + β·penalty`.
+public struct ObjectiveValue: Sendable, Equatable, CustomStringConvertible {
+    /// `mean((ẑ₀ − z₀)²)` over every latent element.
+    public var reconstruction: Float
+    /// The unweighted sparsity term R(λ).
+    public var penalty: Float
+    /// `reconstruction + β·penalty`.
+    public var total: Float
+
+    public init(reconstruction: Float, penalty: Float, total: Float) {
+        self.reconstruction = reconstruction
+        self.penalty = penalty
+        self.total = total
+    }
+
+    public var description: String { "loss \(total) (reconstruction \(reconstruction), penalty \(penalty))" }
+}
