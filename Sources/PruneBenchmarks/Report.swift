@@ -142,17 +142,19 @@ enum Report {
 
     /// Writes the run's settings and figures to `path` as pretty-printed JSON.
     static func writeJSON(
-        _ results: [CaseResult], models: [ModelResult], loading: LoadingResult?, info: RunInfo, to path: String
+        _ results: [CaseResult], models: [ModelResult], loading: LoadingResult?, objective: [ObjectiveMemoryResult],
+        info: RunInfo, to path: String
     ) throws {
         struct Document: Encodable {
             let run: RunInfo
             let results: [CaseResult]
             let models: [ModelResult]
             let loading: LoadingResult?
+            let objective: [ObjectiveMemoryResult]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(Document(run: info, results: results, models: models, loading: loading))
+        let data = try encoder.encode(Document(run: info, results: results, models: models, loading: loading, objective: objective))
         try data.write(to: URL(fileURLWithPath: path))
     }
 

@@ -18,17 +18,22 @@ struct Options {
     var groups: Set<String> = []
 
     /// Every benchmark group, in running order.
-    static let allGroups = ["loading", "matmul", "conv2d", "attention", "elementwise", "models"]
+    static let allGroups = ["loading", "matmul", "conv2d", "attention", "elementwise", "models", "objective"]
+    /// Groups that run only when named with `--only` (they take minutes).
+    static let optInGroups: Set<String> = ["objective"]
 
     /// Whether `group` was selected.
-    func runs(_ group: String) -> Bool { groups.isEmpty || groups.contains(group) }
+    func runs(_ group: String) -> Bool {
+        groups.contains(group) || (groups.isEmpty && !Options.optInGroups.contains(group))
+    }
 
     static let usage = """
         usage: prunekit-bench [--quick] [--json PATH] [--only GROUP]... [--samples]
           --quick       small sizes, one iteration (smoke test)
           --json PATH   also write the results as JSON to PATH
-          --only GROUP  run only GROUP (loading, matmul, conv2d, attention, elementwise, models);
-                        repeatable
+          --only GROUP  run only GROUP (loading, matmul, conv2d, attention, elementwise, models,
+                        objective); repeatable. `objective` (peak memory of one mask-learning
+                        iteration at T = 2, 8, 32, checkpointed and not) runs only when named.
           --samples     print every timed sample, not just the median
         The thread count follows PRUNEKIT_THREADS (default: all active processors).
         """
@@ -70,6 +75,10 @@ struct Options {
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == LoadingBenchmark.childFlag {
     LoadingBenchmark.measureLoad(directory: CommandLine.arguments[2])
 }
+if CommandLine.arguments.count == 5, CommandLine.arguments[1] == ObjectiveMemoryBenchmark.childFlag {
+    ObjectiveMemoryBenchmark.measure(
+        mode: CommandLine.arguments[2], steps: Int(CommandLine.arguments[3]) ?? 2, quick: CommandLine.arguments[4] == "quick")
+}
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 var policy = options.quick ? TimingPolicy.quick : .full
 policy.printsSamples = options.printsSamples
@@ -110,11 +119,15 @@ var modelResults: [ModelResult] = []
 if options.runs("models") {
     modelResults = ModelBenchmarks.run(policy, quick: options.quick)
 }
+var objectiveResults: [ObjectiveMemoryResult] = []
+if options.runs("objective") {
+    objectiveResults = ObjectiveMemoryBenchmark.run(quick: options.quick)
+}
 Report.printSummary(results, quick: options.quick)
 
 if let path = options.jsonPath {
     do {
-        try Report.writeJSON(results, models: modelResults, loading: loadingResult, info: info, to: path)
+        try Report.writeJSON(results, models: modelResults, loading: loadingResult, objective: objectiveResults, info: info, to: path)
         print("wrote \(path)")
     } catch {
         FileHandle.standardError.write(Data("prunekit-bench: cannot write \(path): \(error)\n".utf8))
