@@ -81,12 +81,10 @@ enum ObjectiveMemoryBenchmark {
         exit(0)
     }
 
-    /// VmHWM of /proc/self/status: the peak resident set size of this process.
+    /// The peak resident set size of this process (`getrusage` `ru_maxrss`, in KiB on Linux).
     static func peakResidentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
-        }
-        return 0
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        return usage.ru_maxrss * 1024
     }
 }
