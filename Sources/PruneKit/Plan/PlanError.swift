@@ -1,0 +1,26 @@
+/// Errors from binarising scores into a selection; each names the module or pattern involved.
+public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A score of `module` is NaN.
+    case nanScore(module: String, unit: Int)
+    /// An included module has no scores.
+    case missingScores(module: String)
+    /// A module's score count differs from its unit count.
+    case scoreCount(module: String, expected: Int, actual: Int)
+    /// A target fraction outside `[0, 1]`.
+    case targetOutOfRange(Double)
+    /// A regular expression that does not compile.
+    case invalidPattern(String, reason: String)
+    /// Two unit groups share one module key.
+    case duplicateModule(String)
+
+    public var description: String {
+        switch self {
+        case .nanScore(let module, let unit): "module \(module): score of unit \(unit) is NaN"
+        case .missingScores(let module): "module \(module): no scores"
+        case .scoreCount(let module, let expected, let actual): "module \(module): expected \(expected) scores, got \(actual)"
+        case .targetOutOfRange(let value): "pruning target \(value) is outside [0, 1]"
+        case .invalidPattern(let pattern, let reason): "invalid module pattern '\(pattern)': \(reason)"
+        case .duplicateModule(let module): "module \(module) is described by two unit groups"
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import PruneNN
+
+/// One module of a ``PlanResult``.
+public struct PlanRow: Sendable, Equatable, Codable {
+    public var module: String
+    public var kind: UnitKind
+    /// Whether the module took part in the ranking (matched the include/exclude patterns).
+    public var eligible: Bool
+    public var units: Int
+    public var kept: Int
+    public var parametersPerUnit: Int
+    public var parametersRemoved: Int
+}
+
+/// The outcome of ``PruningPlan/select(scores:groups:shapes:)``: the selection and a per-module table,
+/// printable as text (``text``) and encodable as JSON (``json()``).
+public struct PlanResult: Sendable, Equatable, Codable {
+    public var plan: PruningPlan
+    /// Kept units per eligible module (ineligible modules are absent and keep everything).
+    public var selection: UnitSelection
+    /// One row per unit group, in model order.
+    public var rows: [PlanRow]
+
+    /// Maskable parameters of eligible modules.
+    public var eligibleParameters: Int { rows.filter(\.eligible).reduce(0) { $0 + $1.units * $1.parametersPerUnit } }
+    /// Maskable parameters of all modules.
+    public var maskableParameters: Int { rows.reduce(0) { $0 + $1.units * $1.parametersPerUnit } }
+    public var removedParameters: Int { rows.reduce(0) { $0 + $1.parametersRemoved } }
+    public var removedUnits: Int { rows.reduce(0) { $0 + $1.units - $1.kept } }
+
+    /// A fixed-width table: module, kind, units, kept, parameters removed; then totals.
+    public var text: String {
+        let width = max(6, rows.map(\.module.count).max() ?? 0)
+        func pad(_ text: String, _ count: Int, left: Bool = false) -> String {
+            let padding = String(repeating: " ", count: max(0, count - text.count))
+            return left ? text + padding : padding + text
+        }
+        var lines = [
+            "\(pad("module", width, left: true))  \(pad("kind", 10, left: true)) \(pad("units", 7)) \(pad("kept", 7)) \(pad("params removed", 15))"
+        ]
+        for row in rows {
+            let module = row.eligible ? row.module : "\(row.module) (excluded)"
+            lines.append(
+                "\(pad(module, width, left: true))  \(pad(row.kind.rawValue, 10, left: true)) \(pad(String(row.units), 7)) \(pad(String(row.kept), 7)) \(pad(String(row.parametersRemoved), 15))"
+            )
+        }
+        let share = eligibleParameters == 0 ? 0 : Double(removedParameters) / Double(eligibleParameters)
+        lines.append(
+            "total: \(removedUnits) of \(rows.reduce(0) { $0 + $1.units }) units, \(removedParameters) of \(eligibleParameters) eligible maskable parameters removed (\(String(format: "%.4f", share))); target: \(plan.target)"
+        )
+        return lines.joined(separator: "\n")
+    }
+
+    /// The result as pretty-printed JSON with sorted keys.
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+}

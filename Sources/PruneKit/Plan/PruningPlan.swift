@@ -1,0 +1,175 @@
+import Foundation
+import PruneNN
+
+/// Turns ``UnitScores`` into a ``UnitSelection``: which units to remove for a target, ranked globally or per
+/// module, with a per-module floor and include/exclude patterns over module keys.
+///
+/// - **Target** (``Target``): the fraction of the *eligible* maskable parameters to remove (default; each
+///   unit costs ``UnitGroup/parametersPerUnit(shapes:)``), or the fraction of eligible units. 0 keeps
+///   everything; 1 removes every eligible unit (down to ``minimumKeptPerModule``). Eligible = in an
+///   included, non-excluded module.
+/// - **Scope**: ``Scope/global`` ranks all eligible units of one ``UnitKind`` together (each kind gets the
+///   same target fraction of its own parameters or units), ``Scope/perModule`` ranks and budgets each
+///   module alone.
+/// - **Order**: units are removed lowest score first. Ties go to the unit that comes later in model order,
+///   so the unit with the lower index is kept, as with a stable descending sort.
+/// - **Parameter targets**: units are removed in that order while the removed count stays closest to the
+///   budget, and the first unit that would overshoot by more than it undershoots stops the pass. So the
+///   result lies within half that unit's cost of the target, unless the per-module floor blocks it.
+/// - **Unit targets**: remove `N − ⌊N·(1 − fraction)⌋` units, as EcoDiff keeps `int(N·ratio)`.
+/// - **Per-module floor**: a module never drops below `min(minimumKeptPerModule, units)` kept units (default
+///   0, so whole modules may go); units it would lose are skipped and the next ones in order are taken.
+/// - **Patterns**: a module is eligible when it matches an `include` pattern (all when `include` is empty)
+///   and no `exclude` pattern. Ineligible modules keep every unit and are left out of the selection.
+///
+/// This implementation matches: EcoDiff `binarize(scope: global|local, ratio)`: stable top-k per unit kind
+/// with ties kept by lower index. EcoDiff's `ratio` is the fraction *kept*; here the target is the fraction
+/// *removed*. NaN scores are rejected instead of sorted.
+public struct PruningPlan: Sendable, Equatable, Codable {
+    /// What fraction to remove.
+    public enum Target: Sendable, Equatable, Codable, CustomStringConvertible {
+        /// Fraction of the eligible maskable parameters removed.
+        case parameters(Double)
+        /// Fraction of the eligible units removed.
+        case units(Double)
+
+        public var fraction: Double {
+            switch self {
+            case .parameters(let value), .units(let value): value
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .parameters(let value): "remove \(value) of maskable parameters"
+            case .units(let value): "remove \(value) of units"
+            }
+        }
+    }
+
+    /// Where units are ranked against each other.
+    public enum Scope: String, Sendable, Equatable, Codable, CaseIterable {
+        /// One ranking per unit kind across all eligible modules.
+        case global
+        /// One ranking per module.
+        case perModule = "local"
+    }
+
+    public var target: Target
+    public var scope: Scope
+    /// Per-kind targets that replace ``target`` for that kind (EcoDiff uses separate head and FFN ratios).
+    public var targetsByKind: [UnitKind: Target]
+    public var minimumKeptPerModule: Int
+    public var include: [ModulePattern]
+    public var exclude: [ModulePattern]
+
+    public init(
+        target: Target = .parameters(0.2), scope: Scope = .global, targetsByKind: [UnitKind: Target] = [:],
+        minimumKeptPerModule: Int = 0, include: [ModulePattern] = [], exclude: [ModulePattern] = []
+    ) {
+        self.target = target
+        self.scope = scope
+        self.targetsByKind = targetsByKind
+        self.minimumKeptPerModule = minimumKeptPerModule
+        self.include = include
+        self.exclude = exclude
+    }
+
+    /// Whether `module` takes part in the ranking.
+    /// - Throws: ``PlanError/invalidPattern(_:reason:)``.
+    public func isEligible(_ module: String) throws(PlanError) -> Bool {
+        var included = include.isEmpty
+        for pattern in include where !included { included = try pattern.matches(module) }
+        guard included else { return false }
+        for pattern in exclude where try pattern.matches(module) { return false }
+        return true
+    }
+
+    /// Binarises `scores`.
+    ///
+    /// - Parameters:
+    ///   - scores: one score per unit of every eligible group (other modules may be absent).
+    ///   - groups: the model's unit groups, in model order.
+    ///   - shapes: parameter shapes by key, to cost units.
+    /// - Returns: the selection and the per-module table.
+    /// - Throws: ``PlanError`` (NaN or missing scores, a target outside `[0, 1]`, a bad regex, duplicate modules).
+    public func select(scores: UnitScores, groups: [UnitGroup], shapes: [String: [Int]]) throws(PlanError) -> PlanResult {
+        for target in [target] + Array(targetsByKind.values) {
+            guard target.fraction >= 0, target.fraction <= 1 else { throw .targetOutOfRange(target.fraction) }
+        }
+        var seen = Set<String>()
+        var eligible: [Int] = []
+        for (index, group) in groups.enumerated() {
+            guard seen.insert(group.moduleKey).inserted else { throw .duplicateModule(group.moduleKey) }
+            guard try isEligible(group.moduleKey) else { continue }
+            guard let values = scores[group.moduleKey] else { throw .missingScores(module: group.moduleKey) }
+            guard values.count == group.unitCount else {
+                throw .scoreCount(module: group.moduleKey, expected: group.unitCount, actual: values.count)
+            }
+            if let unit = values.firstIndex(where: \.isNaN) { throw .nanScore(module: group.moduleKey, unit: unit) }
+            eligible.append(index)
+        }
+        let costs = groups.map { $0.parametersPerUnit(shapes: { shapes[$0] }) }
+
+        // Pools of group indices ranked together.
+        var pools: [(target: Target, members: [Int])] = []
+        switch scope {
+        case .global:
+            for kind in UnitKind.allCases {
+                let members = eligible.filter { groups[$0].kind == kind }
+                if !members.isEmpty { pools.append((targetsByKind[kind] ?? target, members)) }
+            }
+        case .perModule:
+            pools = eligible.map { (targetsByKind[groups[$0].kind] ?? target, [$0]) }
+        }
+
+        var removed = [Int: Set<Int>]()
+        for pool in pools {
+            // (group, unit) in removal order: lowest score first; ties: later in model order first.
+            var candidates: [(group: Int, unit: Int, score: Float, order: Int)] = []
+            for member in pool.members {
+                let values = scores[groups[member].moduleKey]!
+                for unit in values.indices { candidates.append((member, unit, values[unit], candidates.count)) }
+            }
+            candidates.sort { $0.score != $1.score ? $0.score < $1.score : $0.order > $1.order }
+            let fraction = pool.target.fraction
+            var removedCount = 0
+            var removedParameters = 0
+            let unitQuota = candidates.count - Int((Double(candidates.count) * (1 - fraction) + 1e-9).rounded(.down))
+            let parameterBudget = fraction * Double(pool.members.reduce(0) { $0 + groups[$1].unitCount * costs[$1] })
+            candidateLoop: for candidate in candidates {
+                let group = groups[candidate.group]
+                let floor = min(minimumKeptPerModule, group.unitCount)
+                let removedHere = removed[candidate.group]?.count ?? 0
+                let cost = costs[candidate.group]
+                // A unit the floor protects is skipped; the first unit past the target stops the pass.
+                if group.unitCount - removedHere <= floor { continue }
+                switch pool.target {
+                case .units:
+                    if removedCount >= unitQuota { break candidateLoop }
+                case .parameters:
+                    if fraction == 0 || 2 * Double(removedParameters) + Double(cost) > 2 * parameterBudget { break candidateLoop }
+                }
+                removed[candidate.group, default: []].insert(candidate.unit)
+                removedCount += 1
+                removedParameters += cost
+            }
+        }
+
+        var selection = UnitSelection()
+        var rows: [PlanRow] = []
+        let eligibleSet = Set(eligible)
+        for (index, group) in groups.enumerated() {
+            let gone = removed[index] ?? []
+            if eligibleSet.contains(index) {
+                selection.setKept((0..<group.unitCount).filter { !gone.contains($0) }, for: group.moduleKey)
+            }
+            rows.append(
+                PlanRow(
+                    module: group.moduleKey, kind: group.kind, eligible: eligibleSet.contains(index), units: group.unitCount,
+                    kept: group.unitCount - gone.count, parametersPerUnit: costs[index],
+                    parametersRemoved: gone.count * costs[index]))
+        }
+        return PlanResult(plan: self, selection: selection, rows: rows)
+    }
+}
