@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import PruneFlux
+import PruneKit
+import PruneNN
+import PruneSDXL
+import PruneTensor
+
+/// `prunekit prune`: score units with a criterion, select them for a target, and export the smaller model.
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Score heads and FFN neurons, remove the least important, and export a smaller diffusers model.",
+        discussion: """
+            Calibration: one trajectory per prompt of --embeddings (prompt_embeds etc. may hold P prompts in \
+            dimension 0; each becomes a batch-1 sample), initial noise drawn from --seed per prompt, target = the \
+            unmasked model's final latents. Data-free criteria (magnitude, random) skip the calibration runs. \
+            ecodiff trains with EcoDiff's settings for the architecture (SDXL or FLUX). Progress goes to stderr; \
+            the plan table to stdout. See `prunekit criteria` for the criteria.
+            """)
+
+    enum TargetKind: String, CaseIterable, ExpressibleByArgument { case parameters, units }
+    enum Scope: String, CaseIterable, ExpressibleByArgument {
+        case global
+        case perModule = "per-module"
+        var plan: PruningPlan.Scope { self == .global ? .global : .perModule }
+    }
+
+    @Option(help: "A diffusers model directory.") var model: String
+    @Option(help: "A pruning criterion (see `prunekit criteria`).") var criterion: String = "ecodiff"
+    @Option(help: "Fraction to remove, in [0, 1].") var target: Double
+    @Option(help: "What --target is a fraction of: parameters or units.") var targetKind: TargetKind = .parameters
+    @Option(help: "Rank units globally (per unit kind) or per module: global, per-module.") var scope: Scope = .global
+    @Option(help: "Only modules matching this glob (or re:REGEX) are pruned; repeatable.") var include: [String] = []
+    @Option(help: "Modules matching this glob (or re:REGEX) are kept whole; repeatable.") var exclude: [String] = []
+    @Option(help: "A safetensors file with the calibration prompt embeddings.") var embeddings: String
+    @Option(help: "Scheduler and defaults: \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var preset: String
+    @Option(help: "Inference steps of each calibration trajectory (default: the preset's).") var steps: Int?
+    @Option(help: "Guidance scale (default: the preset's).") var guidance: Float?
+    @Option(help: "Image height in pixels (SDXL default: sample_size × 8; FLUX: 1024).") var height: Int?
+    @Option(help: "Image width in pixels (SDXL default: sample_size × 8; FLUX: 1024).") var width: Int?
+    @Option(help: "Seed of the calibration noise and of the criterion.") var seed: UInt64 = 0
+    @Option(help: "ecodiff: passes over the calibration prompts.") var epochs: Int = 4
+    @Option(help: "ecodiff: one learning rate for every unit kind (default: EcoDiff's per-kind rates).")
+    var learningRate: Float?
+    @Option(help: "Where to write the pruned model directory (must not exist unless --overwrite).") var out: String
+    @Flag(help: "Replace an existing --out directory.") var overwrite = false
+
+    /// Criteria that never look at calibration trajectories.
+    static let dataFreeCriteria: Set<String> = ["magnitude", "random"]
+
+    func validate() throws {
+        guard target >= 0, target <= 1, target.isFinite else {
+            throw ValidationError("--target must be a fraction in [0, 1], got \(target)")
+        }
+        do { _ = try CriterionRegistry.shared.criterion(named: criterion) } catch {
+            throw ValidationError(error.description)
+        }
+        do { _ = try SchedulerPreset(name: preset) } catch {
+            throw ValidationError(
+                "unknown preset '\(preset)'; known presets: \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard FileManager.default.fileExists(atPath: embeddings) else {
+            throw ValidationError("--embeddings \(embeddings) not found")
+        }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
+        for (name, value) in [("--height", height), ("--width", width)] {
+            if let value, value < 16 || value % 16 != 0 { throw ValidationError("\(name) must be a positive multiple of 16, got \(value)") }
+        }
+        if !overwrite, FileManager.default.fileExists(atPath: out) {
+            throw ValidationError("--out \(out) already exists (pass --overwrite to replace it)")
+        }
+    }
+
+    /// The plan the flags describe.
+    func plan() -> PruningPlan {
+        PruningPlan(
+            target: targetKind == .parameters ? .parameters(target) : .units(target), scope: scope.plan,
+            include: include.map(ModulePattern.init), exclude: exclude.map(ModulePattern.init))
+    }
+
+    func run() throws {
+        let preset = try SchedulerPreset(name: self.preset)
+        var criterion = try CriterionRegistry.shared.criterion(named: self.criterion)
+        let stepCount = steps ?? preset.defaultSteps
+        let guidanceScale = guidance ?? preset.defaultGuidance
+        let plan = plan()
+        for pattern in plan.include + plan.exclude { _ = try pattern.matches("") }  // bad regexes fail before any work
+
+        let loaded = try LoadedModel.load(directory: model)
+        let embeddingFile = try PruneCalibration.Embeddings(path: embeddings)
+        let needsCalibration = !Self.dataFreeCriteria.contains(criterion.name)
+        let groups: [UnitGroup]
+        let parameters: [String: Tensor]
+        let calibration: [CalibrationSample<AnyDenoisingTrajectory>]
+        let architecture: PruneEcoDiff.Architecture
+        switch loaded {
+        case .unet(let unet, let store):
+            groups = unet.unitGroups
+            parameters = store.parameters
+            architecture = .sdxl
+            let sampleSize = unet.configuration.sampleSize ?? 128
+            calibration = needsCalibration
+                ? try PruneCalibration.sdxlSamples(
+                    unet: unet, embeddings: embeddingFile, preset: preset, steps: stepCount, guidance: guidanceScale,
+                    height: height ?? sampleSize * 8, width: width ?? sampleSize * 8, seed: seed, withTargets: true)
+                : []
+        case .flux(let flux, let store):
+            groups = flux.unitGroups
+            parameters = store.parameters
+            architecture = .flux
+            calibration = needsCalibration
+                ? try PruneCalibration.fluxSamples(
+                    flux: flux, embeddings: embeddingFile, preset: preset, steps: stepCount, guidance: guidanceScale,
+                    height: height ?? 1024, width: width ?? 1024, seed: seed, withTargets: true)
+                : []
+        }
+
+        let name = criterion.name
+        let start = Date()
+        var context = ScoringContext(
+            groups: groups, parameters: parameters, calibration: calibration, seed: seed,
+            progress: { progress in
+                let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
+                var eta = ""
+                if progress.total > 0, progress.completed > 0 {
+                    let elapsed = Date().timeIntervalSince(start)
+                    eta = String(format: " ETA %.0fs", elapsed / Double(progress.completed) * Double(progress.total - progress.completed))
+                }
+                printProgress("\(name)\(share): \(progress.message)\(eta)")
+            })
+        if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
+            ecodiff = PruneEcoDiff.configured(ecodiff, architecture: architecture, epochs: epochs, learningRate: learningRate)
+            ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context)
+            criterion = ecodiff
+            context.progress = { _ in }
+        }
+        printProgress("\(name): scoring \(groups.count) modules")
+        let scores = try criterion.scores(in: context)
+        let result = try plan.select(scores: scores, groups: groups, shapes: context.shapes)
+        print(result.text)
+
+        let provenance = PruningProvenance(criterion: name, target: target, seed: seed, sourceDirectory: model)
+        printProgress("exporting to \(out)")
+        let manifest: ExportManifest
+        switch loaded {
+        case .unet(let unet, let store):
+            manifest = try unet.exportPruned(parameters: store, selection: result.selection, to: out, provenance: provenance, replacing: overwrite)
+        case .flux(let flux, let store):
+            manifest = try flux.exportPruned(parameters: store, selection: result.selection, to: out, provenance: provenance, replacing: overwrite)
+        }
+        print("wrote \(out): \(manifest.parameterCount) parameters (from \(manifest.source.parameterCount))")
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import PruneKit
+import PruneNN
+import PruneTensor
+
+/// EcoDiff mask training for `prunekit prune`, run here rather than inside ``EcoDiffCriterion`` so that every
+/// prompt reports its loss terms, the kept fraction and an ETA; the learned λ then go to the registry's
+/// criterion as ``EcoDiffCriterion/lambdas``.
+enum PruneEcoDiff {
+    enum Architecture { case sdxl, flux }
+
+    /// `base` (the registry's `ecodiff`) with the architecture's EcoDiff defaults, `epochs`, and an optional
+    /// learning rate for every unit kind.
+    static func configured(
+        _ base: EcoDiffCriterion, architecture: Architecture, epochs: Int, learningRate: Float?
+    ) -> EcoDiffCriterion {
+        var criterion = base
+        switch architecture {
+        case .sdxl:
+            criterion.parametrization = .hardConcrete(.sdxl)
+            criterion.objective = .sdxl
+            criterion.learningRates = MaskTrainer.sdxlLearningRates
+        case .flux:
+            criterion.parametrization = .hardConcrete(.flux)
+            criterion.objective = .flux
+            criterion.learningRates = MaskTrainer.fluxLearningRates
+        }
+        if let learningRate {
+            criterion.learningRates = Dictionary(uniqueKeysWithValues: UnitKind.allCases.map { ($0, learningRate) })
+        }
+        criterion.schedule.epochs = epochs
+        return criterion
+    }
+
+    /// Trains λ with `criterion`'s settings on `context`'s calibration samples, printing progress to stderr.
+    /// - Returns: the learned λ by module key.
+    static func train(_ criterion: EcoDiffCriterion, context: ScoringContext) throws -> [String: [Float]] {
+        guard !context.calibration.isEmpty else { throw CriterionError.missingCalibration(criterion: criterion.name) }
+        let masks = MaskSet(groups: context.groups, parametrization: criterion.parametrization, initialValue: criterion.initialValue)
+        var schedule = criterion.schedule
+        schedule.seed = context.seed
+        var trainer = MaskTrainer(
+            masks: masks, objective: criterion.objective,
+            optimizer: MaskTrainer.optimizer(
+                for: masks, learningRates: criterion.learningRates, defaultLearningRate: 0.1, weightDecay: criterion.weightDecay),
+            schedule: schedule)
+        let prompts = context.calibration.count
+        let total = schedule.epochs * prompts
+        let start = Date()
+        var completed = 0
+        printProgress("ecodiff: training \(masks.unitCount) masks, \(schedule.epochs) epochs × \(prompts) prompts")
+        try trainer.train(context.calibration) { event in
+            completed += 1
+            let kept = keptFraction(masks)
+            let elapsed = Date().timeIntervalSince(start)
+            let eta = elapsed / Double(completed) * Double(total - completed)
+            printProgress(
+                "ecodiff: iteration \(completed)/\(total) (epoch \(event.epoch + 1) prompt \(event.prompt + 1)) "
+                    + "loss \(format(event.value.total)) = reconstruction \(format(event.value.reconstruction)) "
+                    + "+ penalty \(format(event.value.penalty)); kept \(String(format: "%.3f", kept)); "
+                    + "ETA \(String(format: "%.0f", eta))s")
+        }
+        masks.zeroGradients()
+        return masks.lambdas.mapValues { $0.scalars() }
+    }
+
+    /// The share of units whose λ is positive (open under the default binarisation at 0).
+    static func keptFraction(_ masks: MaskSet) -> Double {
+        var kept = 0
+        var all = 0
+        for lambda in masks.lambdas.values {
+            let values = lambda.scalars()
+            kept += values.filter { $0 > 0 }.count
+            all += values.count
+        }
+        return all == 0 ? 1 : Double(kept) / Double(all)
+    }
+
+    private static func format(_ value: Float) -> String { String(format: "%.5g", value) }
+}
