@@ -47,9 +47,6 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Where to write the pruned model directory (must not exist unless --overwrite).") var out: String
     @Flag(help: "Replace an existing --out directory.") var overwrite = false
 
-    /// Criteria that never look at calibration trajectories.
-    static let dataFreeCriteria: Set<String> = ["magnitude", "random"]
-
     func validate() throws {
         guard target >= 0, target <= 1, target.isFinite else {
             throw ValidationError("--target must be a fraction in [0, 1], got \(target)")
@@ -92,7 +89,7 @@ struct PruneCommand: ParsableCommand {
 
         let loaded = try LoadedModel.load(directory: model)
         let embeddingFile = try PruneCalibration.Embeddings(path: embeddings)
-        let needsCalibration = !Self.dataFreeCriteria.contains(criterion.name)
+        let needsCalibration = criterion.requiresCalibration
         let groups: [UnitGroup]
         let parameters: [String: Tensor]
         let calibration: [CalibrationSample<AnyDenoisingTrajectory>]

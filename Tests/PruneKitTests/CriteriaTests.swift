@@ -154,3 +154,13 @@ import Testing
         }
     }
 }
+
+/// Which criteria need calibration trajectories, as declared by the criteria themselves.
+@Suite struct CriterionCalibrationNeedsTests {
+    @Test("Magnitude and random are data-free; taylor, activation and ecodiff need calibration")
+    func calibrationNeeds() throws {
+        let registry = CriterionRegistry.withBuiltIns()
+        let needs = Dictionary(uniqueKeysWithValues: registry.all.map { ($0.name, $0.requiresCalibration) })
+        #expect(needs == ["magnitude": false, "random": false, "taylor": true, "activation": true, "ecodiff": true])
+    }
+}

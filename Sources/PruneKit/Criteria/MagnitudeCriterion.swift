@@ -23,6 +23,8 @@ public struct MagnitudeCriterion: PruningCriterion {
     public var norm: Norm
     public var name: String { "magnitude" }
     public var summary: String { "\(norm.rawValue.uppercased()) norm of each unit's weights over all its slices (data-free)" }
+    /// Data-free: scores come from the weights alone.
+    public var requiresCalibration: Bool { false }
 
     public init(norm: Norm = .l2) { self.norm = norm }
 

@@ -15,9 +15,16 @@ public protocol PruningCriterion: Sendable {
     var name: String { get }
     /// One line saying what the criterion computes.
     var summary: String { get }
+    /// Whether ``scores(in:)`` reads calibration trajectories (callers may skip building them when not).
+    var requiresCalibration: Bool { get }
     /// One score per unit of every group of `context.groups`, keyed by module key.
     /// - Throws: ``CriterionError`` (missing parameters or calibration data), trajectory errors.
     func scores(in context: ScoringContext) throws -> UnitScores
+}
+
+extension PruningCriterion {
+    /// Criteria need calibration unless they say otherwise.
+    public var requiresCalibration: Bool { true }
 }
 
 /// Scores per module key, `[unitCount]` each; higher = more important to keep.

@@ -14,6 +14,8 @@ import PruneTensor
 public struct RandomCriterion: PruningCriterion {
     public var name: String { "random" }
     public var summary: String { "uniform random scores from the context's seed (baseline)" }
+    /// Data-free: scores come from the seed alone.
+    public var requiresCalibration: Bool { false }
 
     public init() {}
 
