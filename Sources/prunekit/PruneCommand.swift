@@ -46,6 +46,9 @@ struct PruneCommand: ParsableCommand {
     var learningRate: Float?
     @Option(help: "Where to write the pruned model directory (must not exist unless --overwrite).") var out: String
     @Flag(help: "Replace an existing --out directory.") var overwrite = false
+    @Option(help: "ecodiff: save λ and the optimizer state every N optimizer steps (0: never).") var checkpointEvery: Int = 1
+    @Option(help: "ecodiff: the checkpoint file (default: <out>.resume.safetensors).") var checkpoint: String?
+    @Flag(help: "ecodiff: continue from the checkpoint file of an interrupted run with the same settings.") var resume = false
 
     func validate() throws {
         guard target >= 0, target <= 1, target.isFinite else {
@@ -67,9 +70,25 @@ struct PruneCommand: ParsableCommand {
         for (name, value) in [("--height", height), ("--width", width)] {
             if let value, value < 16 || value % 16 != 0 { throw ValidationError("\(name) must be a positive multiple of 16, got \(value)") }
         }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery)") }
+        if resume, !FileManager.default.fileExists(atPath: checkpoint ?? PruneCheckpoint.defaultPath(forOutput: out)) {
+            throw ValidationError("--resume: no checkpoint at \(checkpoint ?? PruneCheckpoint.defaultPath(forOutput: out))")
+        }
         if !overwrite, FileManager.default.fileExists(atPath: out) {
             throw ValidationError("--out \(out) already exists (pass --overwrite to replace it)")
         }
+    }
+
+    /// How the ecodiff run saves and resumes: the settings below must match for a resume.
+    var checkpointing: PruneEcoDiff.Checkpointing {
+        PruneEcoDiff.Checkpointing(
+            path: checkpoint ?? PruneCheckpoint.defaultPath(forOutput: out), everySteps: checkpointEvery, resume: resume,
+            identity: [
+                "prunekit.model": URL(fileURLWithPath: model).standardizedFileURL.path,
+                "prunekit.embeddings": URL(fileURLWithPath: embeddings).standardizedFileURL.path,
+                "prunekit.preset": preset, "prunekit.seed": String(seed), "prunekit.steps": steps.map(String.init) ?? "default",
+                "prunekit.epochs": String(epochs), "prunekit.learning_rate": learningRate.map { String($0) } ?? "default",
+            ])
     }
 
     /// The plan the flags describe.
@@ -131,7 +150,7 @@ struct PruneCommand: ParsableCommand {
             })
         if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
             ecodiff = PruneEcoDiff.configured(ecodiff, architecture: architecture, epochs: epochs, learningRate: learningRate)
-            ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context)
+            ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context, checkpointing: checkpointing)
             criterion = ecodiff
             context.progress = { _ in }
         }

@@ -35,6 +35,8 @@ public struct MaskTrainingEvent: Sendable {
     public var value: ObjectiveValue
     /// Whether the optimizer stepped after this prompt.
     public var optimizerStepped: Bool
+    /// The optimizer's state right after it stepped (for checkpoints); `nil` when it did not step.
+    public var optimizerState: AdamWState?
 }
 
 /// Learns the masks of a ``MaskSet``: for each epoch and prompt, accumulate the objective's λ gradient;
@@ -86,22 +88,27 @@ public struct MaskTrainer {
     /// EcoDiff's FLUX learning rates.
     public static let fluxLearningRates: [UnitKind: Float] = [.attentionHead: 0.5, .feedForwardNeuron: 0.1, .modulationOutput: 0.5]
 
-    /// Runs the schedule over `samples`, from epoch `firstEpoch` (to resume after restoring λ with
-    /// ``MaskSet/assign(_:)`` and the optimizer with ``AdamW/load(_:)`` at an epoch boundary).
+    /// Runs the schedule over `samples`, from prompt `firstPrompt` of epoch `firstEpoch` — to resume after
+    /// restoring λ with ``MaskSet/assign(_:)`` and the optimizer with ``AdamW/load(_:)`` at an optimizer-step
+    /// boundary (`firstPrompt` a multiple of ``MaskTrainingSchedule/accumulationSteps``). Mask noise depends
+    /// only on (seed, epoch, prompt), so a resumed run equals an uninterrupted one.
     ///
-    /// - Returns: the mean objective of each epoch run.
-    /// - Throws: trajectory and objective errors (λ keeps the updates made before the error).
+    /// - Returns: the mean objective of each epoch run (the first over the prompts it ran).
+    /// - Throws: trajectory and objective errors (λ keeps the updates made before the error); errors thrown by
+    ///   `onPrompt` stop training the same way.
     @discardableResult
     public mutating func train<Trajectory: DenoisingTrajectory>(
-        _ samples: [CalibrationSample<Trajectory>], fromEpoch firstEpoch: Int = 0,
-        onPrompt: (MaskTrainingEvent) -> Void = { _ in }
+        _ samples: [CalibrationSample<Trajectory>], fromEpoch firstEpoch: Int = 0, prompt firstPrompt: Int = 0,
+        onPrompt: (MaskTrainingEvent) throws -> Void = { _ in }
     ) throws -> [ObjectiveValue] {
+        precondition(firstPrompt >= 0 && firstPrompt % schedule.accumulationSteps == 0, "resume at an optimizer-step boundary")
         var epochMeans: [ObjectiveValue] = []
         masks.zeroGradients()
         for epoch in firstEpoch..<Swift.max(firstEpoch, schedule.epochs) {
             var pending = 0
             var sum = ObjectiveValue(reconstruction: 0, penalty: 0, total: 0)
-            for (index, sample) in samples.enumerated() {
+            let start = epoch == firstEpoch ? Swift.min(firstPrompt, samples.count) : 0
+            for (index, sample) in samples.enumerated() where index >= start {
                 let value = try objective.accumulateGradients(
                     sample.trajectory, noise: sample.noise, target: sample.target, masks: masks,
                     maskNoise: schedule.maskNoise(epoch: epoch, prompt: index))
@@ -115,9 +122,11 @@ public struct MaskTrainer {
                 sum.reconstruction += value.reconstruction
                 sum.penalty += value.penalty
                 sum.total += value.total
-                onPrompt(MaskTrainingEvent(epoch: epoch, prompt: index, value: value, optimizerStepped: stepNow))
+                try onPrompt(MaskTrainingEvent(
+                    epoch: epoch, prompt: index, value: value, optimizerStepped: stepNow,
+                    optimizerState: stepNow ? optimizer.state : nil))
             }
-            let n = Float(Swift.max(samples.count, 1))
+            let n = Float(Swift.max(samples.count - start, 1))
             epochMeans.append(ObjectiveValue(reconstruction: sum.reconstruction / n, penalty: sum.penalty / n, total: sum.total / n))
         }
         return epochMeans

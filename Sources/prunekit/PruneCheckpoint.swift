@@ -1,0 +1,63 @@
+import Foundation
+import PruneKit
+import PruneNN
+import PruneTensor
+
+/// The resumable state of an EcoDiff mask-learning run, written atomically as one safetensors file after
+/// optimizer steps: λ per module (`lambda.<module key>`), the AdamW moments (`exp_avg.…`, `exp_avg_sq.…`),
+/// and in the metadata the optimizer step count, the next (epoch, prompt) to run, and the run's identity —
+/// model, embeddings, seed, steps and epochs must match for `--resume` to continue it.
+struct PruneCheckpoint {
+    static let lambdaPrefix = "lambda."
+
+    var lambdas: [String: Tensor]
+    var optimizer: AdamWState
+    /// Where training continues.
+    var nextEpoch: Int
+    var nextPrompt: Int
+    /// What the run was started with; a resume with other settings is refused.
+    var identity: [String: String]
+
+    /// The default checkpoint path for an output directory: beside it, `<out>.resume.safetensors`.
+    static func defaultPath(forOutput out: String) -> String {
+        URL(fileURLWithPath: out).standardizedFileURL.path + ".resume.safetensors"
+    }
+
+    func write(to path: String) throws {
+        var tensors = optimizer.tensors
+        for (module, lambda) in lambdas { tensors[Self.lambdaPrefix + module] = lambda }
+        var metadata = identity
+        metadata["prunekit.optimizer_steps"] = String(optimizer.stepCount)
+        metadata["prunekit.next_epoch"] = String(nextEpoch)
+        metadata["prunekit.next_prompt"] = String(nextPrompt)
+        try SafetensorsWriter.write(tensors, metadata: metadata, to: path)
+    }
+
+    /// Reads a checkpoint and checks it belongs to a run with `identity`.
+    /// - Throws: `CLIError.invalidFile` naming the file and the first setting that differs.
+    static func load(path: String, expecting identity: [String: String]) throws -> PruneCheckpoint {
+        let file = try SafetensorsFile.open(path)
+        for (key, value) in identity.sorted(by: { $0.key < $1.key }) where file.metadata[key] != value {
+            throw CLIError.invalidFile(
+                path: path, reason: "was written by a run with \(key) = \(file.metadata[key] ?? "nothing"), this run has \(value)")
+        }
+        guard let steps = file.metadata["prunekit.optimizer_steps"].flatMap(Int.init),
+            let epoch = file.metadata["prunekit.next_epoch"].flatMap(Int.init),
+            let prompt = file.metadata["prunekit.next_prompt"].flatMap(Int.init)
+        else { throw CLIError.invalidFile(path: path, reason: "is not a prunekit resume checkpoint (no training position)") }
+        var lambdas: [String: Tensor] = [:]
+        var moments: [String: Tensor] = [:]
+        for key in file.keys {
+            // Copies: training updates λ and the moments in place.
+            let tensor = try file.tensor(key).converted(to: .float32)
+            if key.hasPrefix(lambdaPrefix) {
+                lambdas[String(key.dropFirst(lambdaPrefix.count))] = tensor
+            } else {
+                moments[key] = tensor
+            }
+        }
+        return PruneCheckpoint(
+            lambdas: lambdas, optimizer: AdamWState(stepCount: steps, tensors: moments), nextEpoch: epoch,
+            nextPrompt: prompt, identity: identity)
+    }
+}
