@@ -61,6 +61,7 @@ enum Backward {
             return [full]
         case .indexSelect(let x, let axis, let indices):
             let full = Tensor.zeros(x.shape)
+            let upstream = g.contiguousWithoutRecording()
             var source = Array(repeating: 0, count: x.rank)
             var target = Array(repeating: 0, count: x.rank)
             var sliceShape = x.shape
@@ -68,7 +69,7 @@ enum Backward {
             for (k, index) in indices.enumerated() {
                 source[axis] = k
                 target[axis] = index
-                Kernels.accumulate(Kernels.region(of: g.contiguousWithoutRecording(), starts: source, shape: sliceShape),
+                Kernels.accumulate(Kernels.region(of: upstream, starts: source, shape: sliceShape),
                                    into: Kernels.region(of: full, starts: target, shape: sliceShape))
             }
             return [full]
