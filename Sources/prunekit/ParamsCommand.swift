@@ -1,16 +1,14 @@
 import ArgumentParser
 import Foundation
-import PruneFlux
 import PruneKit
-import PruneSDXL
 
 /// `prunekit params`: parameters, attention heads and FFN neurons of a preset or a model directory.
 struct ParamsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "params", abstract: "Count parameters, attention heads and FFN neurons.")
 
-    @Option(help: "A named configuration: \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var preset: ModelPreset?
+    @Option(help: "A named configuration: \(Architectures.registry.presets.map(\.preset.name).joined(separator: ", ")).")
+    var preset: String?
 
     @Option(help: "A diffusers model directory (config.json + safetensors).")
     var model: String?
@@ -25,12 +23,10 @@ struct ParamsCommand: ParsableCommand {
     /// The counts for the chosen preset or model directory.
     func accounting() throws -> ModelAccounting {
         if let preset {
-            switch preset.denoiser {
-            case .unet(let configuration): return try UNet2DConditionModel.accounting(of: configuration)
-            case .flux(let configuration): return FluxParameterAccounting(configuration: configuration).summary
-            }
+            let (architecture, descriptor) = try Architectures.registry.preset(named: preset)
+            return try architecture.accounting(preset: descriptor.name)
         }
-        return try LoadedModel.load(directory: model!).accounting
+        return try Architectures.loadModel(directory: model!).accounting
     }
 
     func run() throws {

@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-import PruneFlux
 import PruneKit
 import PruneNN
-import PruneSDXL
 import PruneTensor
 
 /// `prunekit prune`: score units with a criterion, select them for a target, and export the smaller model.
@@ -26,16 +24,22 @@ struct PruneCommand: ParsableCommand {
         var plan: PruningPlan.Scope { self == .global ? .global : .perModule }
     }
 
-    @Option(help: "A diffusers model directory.") var model: String
+    @Option(help: "A model directory (its config.json names the architecture).") var model: String?
     @Option(help: "A pruning criterion (see `prunekit criteria`).") var criterion: String = "ecodiff"
     @Option(help: "Fraction to remove, in [0, 1].") var target: Double
     @Option(help: "What --target is a fraction of: parameters or units.") var targetKind: TargetKind = .parameters
     @Option(help: "Rank units globally (per unit kind) or per module: global, per-module.") var scope: Scope = .global
     @Option(help: "Only modules matching this glob (or re:REGEX) are pruned; repeatable.") var include: [String] = []
     @Option(help: "Modules matching this glob (or re:REGEX) are kept whole; repeatable.") var exclude: [String] = []
-    @Option(help: "A safetensors file with the calibration prompt embeddings.") var embeddings: String
-    @Option(help: "Scheduler and defaults: \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var preset: String
+    @Option(help: "A safetensors file with the calibration prompt embeddings (prompt_embeds [P, …], …).")
+    var embeddings: String?
+    @Option(help: "Without --embeddings: this many prompts of random standard-normal conditioning (bench presets).")
+    var randomPrompts: Int?
+    @Option(
+        help: """
+            A preset: with --model, its schedule and defaults; without, also its denoiser with weights drawn from             --seed. Known: \(Architectures.presetNames.joined(separator: ", ")).
+            """)
+    var preset: String?
     @Option(help: "Inference steps of each calibration trajectory (default: the preset's).") var steps: Int?
     @Option(help: "Guidance scale (default: the preset's).") var guidance: Float?
     @Option(help: "Image height in pixels (SDXL default: sample_size × 8; FLUX: 1024).") var height: Int?
@@ -57,13 +61,21 @@ struct PruneCommand: ParsableCommand {
         do { _ = try CriterionRegistry.shared.criterion(named: criterion) } catch {
             throw ValidationError(error.description)
         }
-        do { _ = try SchedulerPreset(name: preset) } catch {
-            throw ValidationError(
-                "unknown preset '\(preset)'; known presets: \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard model != nil || preset != nil else { throw ValidationError("give --model DIR or --preset NAME (or both)") }
+        if let preset {
+            do { _ = try Architectures.trajectorySettings(preset: preset) } catch { throw ValidationError("\(error)") }
+            if model == nil {
+                do { _ = try Architectures.registry.preset(named: preset) } catch {
+                    throw ValidationError("without --model, --preset must name a model preset: \(error)")
+                }
+            }
         }
-        guard FileManager.default.fileExists(atPath: embeddings) else {
-            throw ValidationError("--embeddings \(embeddings) not found")
+        if let model, !FileManager.default.fileExists(atPath: model) { throw ValidationError("--model \(model) not found") }
+        if let embeddings {
+            guard FileManager.default.fileExists(atPath: embeddings) else { throw ValidationError("--embeddings \(embeddings) not found") }
+            guard randomPrompts == nil else { throw ValidationError("give --embeddings or --random-prompts, not both") }
         }
+        if let randomPrompts, randomPrompts < 1 { throw ValidationError("--random-prompts must be at least 1, got \(randomPrompts)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
@@ -84,9 +96,10 @@ struct PruneCommand: ParsableCommand {
         PruneEcoDiff.Checkpointing(
             path: checkpoint ?? PruneCheckpoint.defaultPath(forOutput: out), everySteps: checkpointEvery, resume: resume,
             identity: [
-                "prunekit.model": URL(fileURLWithPath: model).standardizedFileURL.path,
-                "prunekit.embeddings": URL(fileURLWithPath: embeddings).standardizedFileURL.path,
-                "prunekit.preset": preset, "prunekit.seed": String(seed), "prunekit.steps": steps.map(String.init) ?? "default",
+                "prunekit.model": model.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "none",
+                "prunekit.embeddings": embeddings.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+                    ?? "random \(randomPrompts ?? 0)",
+                "prunekit.preset": preset ?? "none", "prunekit.seed": String(seed), "prunekit.steps": steps.map(String.init) ?? "default",
                 "prunekit.epochs": String(epochs), "prunekit.learning_rate": learningRate.map { String($0) } ?? "default",
             ])
     }
@@ -99,41 +112,14 @@ struct PruneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let preset = try SchedulerPreset(name: self.preset)
         var criterion = try CriterionRegistry.shared.criterion(named: self.criterion)
-        let stepCount = steps ?? preset.defaultSteps
-        let guidanceScale = guidance ?? preset.defaultGuidance
         let plan = plan()
         for pattern in plan.include + plan.exclude { _ = try pattern.matches("") }  // bad regexes fail before any work
 
-        let loaded = try LoadedModel.load(directory: model)
-        let embeddingFile = try PruneCalibration.Embeddings(path: embeddings)
-        let needsCalibration = criterion.requiresCalibration
-        let groups: [UnitGroup]
-        let parameters: [String: Tensor]
-        let calibration: [CalibrationSample<AnyDenoisingTrajectory>]
-        let architecture: PruneEcoDiff.Architecture
-        switch loaded {
-        case .unet(let unet, let store):
-            groups = unet.unitGroups
-            parameters = store.parameters
-            architecture = .sdxl
-            let sampleSize = unet.configuration.sampleSize ?? 128
-            calibration = needsCalibration
-                ? try PruneCalibration.sdxlSamples(
-                    unet: unet, embeddings: embeddingFile, preset: preset, steps: stepCount, guidance: guidanceScale,
-                    height: height ?? sampleSize * 8, width: width ?? sampleSize * 8, seed: seed, withTargets: true)
-                : []
-        case .flux(let flux, let store):
-            groups = flux.unitGroups
-            parameters = store.parameters
-            architecture = .flux
-            calibration = needsCalibration
-                ? try PruneCalibration.fluxSamples(
-                    flux: flux, embeddings: embeddingFile, preset: preset, steps: stepCount, guidance: guidanceScale,
-                    height: height ?? 1024, width: width ?? 1024, seed: seed, withTargets: true)
-                : []
-        }
+        let loaded = try loadModel()
+        let groups = loaded.unitGroups
+        let parameters = loaded.parameters.parameters
+        let calibration = criterion.requiresCalibration ? try calibrationSamples(for: loaded) : []
 
         let name = criterion.name
         let start = Date()
@@ -149,7 +135,7 @@ struct PruneCommand: ParsableCommand {
                 printProgress("\(name)\(share): \(progress.message)\(eta)")
             })
         if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
-            ecodiff = PruneEcoDiff.configured(ecodiff, architecture: architecture, epochs: epochs, learningRate: learningRate)
+            ecodiff = PruneEcoDiff.configured(ecodiff, settings: loaded.ecoDiffSettings, epochs: epochs, learningRate: learningRate)
             ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context, checkpointing: checkpointing)
             criterion = ecodiff
             context.progress = { _ in }
@@ -161,13 +147,42 @@ struct PruneCommand: ParsableCommand {
 
         let provenance = PruningProvenance(criterion: name, target: target, seed: seed, sourceDirectory: model)
         printProgress("exporting to \(out)")
-        let manifest: ExportManifest
-        switch loaded {
-        case .unet(let unet, let store):
-            manifest = try unet.exportPruned(parameters: store, selection: result.selection, to: out, provenance: provenance, replacing: overwrite)
-        case .flux(let flux, let store):
-            manifest = try flux.exportPruned(parameters: store, selection: result.selection, to: out, provenance: provenance, replacing: overwrite)
-        }
+        let manifest = try loaded.exportPruned(
+            selection: result.selection, to: out, provenance: provenance, replacing: overwrite, dtype: .float32)
         print("wrote \(out): \(manifest.parameterCount) parameters (from \(manifest.source.parameterCount))")
+    }
+
+    /// `--model`'s directory, or `--preset`'s denoiser with weights drawn from `--seed`.
+    func loadModel() throws -> any PrunableModel {
+        if let model { return try Architectures.loadModel(directory: model) }
+        printProgress("building preset \(preset!) with random weights (seed \(seed))")
+        return try Architectures.registry.makeModel(preset: preset!, seed: seed)
+    }
+
+    /// The trajectory settings the flags describe, over `--preset`'s defaults (with `--model`, the preset
+    /// gives the schedule, steps and guidance; the image size stays the model's own unless given).
+    func trajectorySettings() throws -> TrajectorySettings {
+        let base = try preset.map(Architectures.trajectorySettings(preset:)) ?? TrajectorySettings()
+        let ownSize = model == nil
+        return TrajectorySettings(
+            scheduler: base.scheduler, steps: steps ?? base.steps, guidanceScale: guidance ?? base.guidanceScale,
+            height: height ?? (ownSize ? base.height : nil), width: width ?? (ownSize ? base.width : nil))
+    }
+
+    /// One calibration sample per prompt of `--embeddings` (or of `--random-prompts`), targets included.
+    func calibrationSamples(for model: any PrunableModel) throws -> [CalibrationSample<AnyDenoisingTrajectory>] {
+        let prompts: [PromptConditioning]
+        if let embeddings {
+            prompts = try PruneCalibration.Embeddings(path: embeddings).conditionings(for: model)
+        } else if let randomPrompts {
+            printProgress("calibrating on \(randomPrompts) prompts of random conditioning (no --embeddings)")
+            prompts = model.randomConditioning(count: randomPrompts, seed: seed)
+        } else {
+            throw CLIError.badOption(
+                "criterion \(self.criterion) needs calibration prompts: give --embeddings FILE (or --random-prompts N for a bench model)")
+        }
+        return try model.calibrationSamples(prompts: prompts, settings: try trajectorySettings(), seed: seed) { index in
+            printProgress("calibration prompt \(index + 1)/\(prompts.count)")
+        }
     }
 }

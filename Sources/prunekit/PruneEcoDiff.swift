@@ -7,24 +7,15 @@ import PruneTensor
 /// prompt reports its loss terms, the kept fraction and an ETA; the learned λ then go to the registry's
 /// criterion as ``EcoDiffCriterion/lambdas``.
 enum PruneEcoDiff {
-    enum Architecture { case sdxl, flux }
-
-    /// `base` (the registry's `ecodiff`) with the architecture's EcoDiff defaults, `epochs`, and an optional
-    /// learning rate for every unit kind.
+    /// `base` (the registry's `ecodiff`) with the architecture's EcoDiff `settings`, `epochs`, and an
+    /// optional learning rate for every unit kind.
     static func configured(
-        _ base: EcoDiffCriterion, architecture: Architecture, epochs: Int, learningRate: Float?
+        _ base: EcoDiffCriterion, settings: EcoDiffSettings, epochs: Int, learningRate: Float?
     ) -> EcoDiffCriterion {
         var criterion = base
-        switch architecture {
-        case .sdxl:
-            criterion.parametrization = .hardConcrete(.sdxl)
-            criterion.objective = .sdxl
-            criterion.learningRates = MaskTrainer.sdxlLearningRates
-        case .flux:
-            criterion.parametrization = .hardConcrete(.flux)
-            criterion.objective = .flux
-            criterion.learningRates = MaskTrainer.fluxLearningRates
-        }
+        criterion.parametrization = settings.parametrization
+        criterion.objective = settings.objective
+        criterion.learningRates = settings.learningRates
         if let learningRate {
             criterion.learningRates = Dictionary(uniqueKeysWithValues: UnitKind.allCases.map { ($0, learningRate) })
         }

@@ -69,8 +69,9 @@ struct SampleCommand: ParsableCommand {
         func optional(_ name: String) throws -> Tensor? { inputs.contains(name) ? try inputs.tensor(name) : nil }
 
         var tensors: [String: Tensor] = [:]
-        switch try LoadedModel.load(directory: model) {
-        case .unet(let unet, _):
+        let loaded = try Architectures.loadModel(directory: model)
+        if let sdxl = loaded as? SDXLPrunableModel {
+            let unet = sdxl.unet
             let sampleSize = unet.configuration.sampleSize ?? 128
             let pixelsHigh = height ?? sampleSize * 8
             let pixelsWide = width ?? sampleSize * 8
@@ -96,7 +97,8 @@ struct SampleCommand: ParsableCommand {
                     })
             }
             tensors["latents"] = final
-        case .flux(let flux, _):
+        } else if let fluxModel = loaded as? FluxPrunableModel {
+            let flux = fluxModel.transformer
             guard case .flowMatchEulerDiscrete(let config) = schedulerConfiguration else {
                 throw CLIError.badOption("FLUX samples with FlowMatchEulerDiscreteScheduler, not \(schedulerConfiguration.className)")
             }
@@ -117,6 +119,8 @@ struct SampleCommand: ParsableCommand {
                 })
             }
             tensors["latents"] = final
+        } else {
+            throw CLIError.badOption("sample supports SDXL and FLUX models; \(model) is a \(loaded.architectureName)")
         }
         try SafetensorsWriter.write(
             tensors, metadata: ["preset": preset.rawValue, "steps": String(stepCount), "seed": String(seed)], to: output)

@@ -102,13 +102,10 @@ import Testing
             to: embeddings)
         let file = try PruneCalibration.Embeddings(path: embeddings)
         #expect(file.count == 3)
-        guard case .flux(let flux, _) = try LoadedModel.load(directory: Fixtures.path("flux-tiny")) else {
-            Issue.record("flux-tiny did not load as FLUX")
-            return
-        }
-        let samples = try PruneCalibration.fluxSamples(
-            flux: flux, embeddings: file, preset: .fluxSchnell, steps: 2, guidance: 0, height: 64, width: 64, seed: 3,
-            withTargets: true)
+        let flux = try Architectures.loadModel(directory: Fixtures.path("flux-tiny"))
+        let samples = try flux.calibrationSamples(
+            prompts: try file.conditionings(for: flux),
+            settings: TrajectorySettings(scheduler: .fluxSchnell, steps: 2, guidanceScale: 0, height: 64, width: 64), seed: 3)
         #expect(samples.count == 3)
         #expect(samples.allSatisfy { $0.noise.shape == [1, 16, 4] && $0.target.shape == [1, 16, 4] })
         #expect(samples[0].noise.scalars() != samples[1].noise.scalars())

@@ -82,6 +82,16 @@ public enum SchedulerPreset: String, Sendable, CaseIterable {
         }
     }
 
+    /// The pipeline's default classifier-free (SDXL) or embedded (FLUX-dev) guidance scale.
+    public var defaultGuidance: Float {
+        switch self {
+        case .sdxlBase: 5.0  // StableDiffusionXLPipeline.__call__ default guidance_scale
+        case .sdxlTurbo, .sdxlLightning, .sdxlLightning1Step: 0.0  // model cards: guidance_scale=0
+        case .fluxDev: 3.5  // FluxPipeline default guidance_scale
+        case .fluxSchnell: 0.0  // schnell has no guidance embedding
+        }
+    }
+
     /// The step counts the model was distilled for, or `nil` when any count works.
     public var supportedSteps: [Int]? {
         switch self {
