@@ -13,8 +13,12 @@ public struct Linear {
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
-    /// `[..., in]` → `[..., out]`.
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+    /// `[..., in]` → `[..., out]`, plus the low-rank term of an active ``LowRankAdapter`` on ``weight``.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let output = linear(x, weight: weight, bias: bias)
+        guard let adapter = LowRankAdapters.active?.adapter(for: weight) else { return output }
+        return output + linear(linear(x, weight: adapter.down), weight: adapter.up) * adapter.scale
+    }
 }
 
 /// `torch.nn.Conv2d` with groups 1; keys `weight` `[out, in, k, k]` and `bias` `[out]`.
