@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import PruneKit
+import PruneTensor
+
+/// `prunekit recover`: distil a pruned model from its original with LoRA or full fine-tuning.
+struct RecoverCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recover",
+        abstract: "Recover a pruned model's quality by distillation from the original (LoRA or full fine-tune).",
+        discussion: """
+            The pruned model (student) learns the original's (teacher's) denoising steps along the teacher's own \
+            trajectories: loss = MSE(student step from the teacher's latents, the teacher's next latents). LoRA \
+            adapters (attention and FFN projections) are merged into the weights, so --out is a plain dense model \
+            of the pruned size. Prints the losses before and after; --report writes them as JSON.
+            """)
+
+    enum Method: String, CaseIterable, ExpressibleByArgument { case lora, full }
+
+    @Option(help: "The original model directory.") var original: String
+    @Option(help: "The pruned model directory (a `prunekit prune` export of --original).") var pruned: String
+    @Option(help: "lora or full.") var method: Method = .lora
+    @Option(help: "LoRA rank.") var rank: Int = 8
+    @Option(help: "LoRA alpha (scale alpha / rank).") var alpha: Float = 8
+    @Option(help: "Optimizer steps, one (prompt, step) pair each.") var iterations: Int = 200
+    @Option(help: "AdamW learning rate (default: 1e-3 for LoRA, 1e-4 for full).") var learningRate: Float?
+    @Option(help: "A safetensors file with prompt embeddings (as for `prune`).") var embeddings: String?
+    @Option(help: "Without --embeddings: this many prompts of random conditioning.") var randomPrompts: Int?
+    @Option(help: "A preset naming the schedule (default: the model's own).") var preset: String?
+    @Option(help: "Denoising steps of each trajectory (default: the preset's).") var steps: Int?
+    @Option(help: "Image height in pixels.") var height: Int?
+    @Option(help: "Image width in pixels.") var width: Int?
+    @Option(help: "Seed of the noise, the LoRA initialisation and the pair order.") var seed: UInt64 = 0
+    @Option(help: "Where to write the recovered model directory.") var out: String
+    @Option(help: "Where to write the report as JSON.") var report: String?
+    @Flag(help: "Replace an existing --out directory.") var overwrite = false
+
+    func validate() throws {
+        guard iterations >= 0 else { throw ValidationError("--iterations must be 0 or more, got \(iterations)") }
+        guard rank >= 1 else { throw ValidationError("--rank must be at least 1, got \(rank)") }
+        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
+        guard (embeddings == nil) != (randomPrompts == nil) else {
+            throw ValidationError("give exactly one of --embeddings FILE or --random-prompts N")
+        }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if !overwrite, FileManager.default.fileExists(atPath: out) {
+            throw ValidationError("--out \(out) already exists (pass --overwrite to replace it)")
+        }
+    }
+
+    func run() throws {
+        let teacher = try Architectures.loadModel(directory: original)
+        let student = try Architectures.loadModel(directory: pruned)
+        guard teacher.architectureName == student.architectureName else {
+            throw CLIError.badOption("--original is a \(teacher.architectureName) but --pruned is a \(student.architectureName)")
+        }
+        let prompts = try embeddings.map { try PruneCalibration.Embeddings(path: $0).conditionings(for: teacher) }
+            ?? teacher.randomConditioning(count: randomPrompts ?? 1, seed: seed)
+        let base = try preset.map(Architectures.trajectorySettings(preset:)) ?? TrajectorySettings()
+        let settings = TrajectorySettings(
+            scheduler: base.scheduler, steps: steps ?? base.steps, guidanceScale: base.guidanceScale, height: height, width: width)
+        printProgress("recover: running the original on \(prompts.count) prompts")
+        let recovery = try DistillationRecovery(teacher: teacher, student: student, prompts: prompts, settings: settings, seed: seed)
+        let recoveryMethod: RecoveryMethod = method == .lora ? .lowRank(rank: rank, alpha: alpha) : .fullFineTune
+        let start = Date()
+        let result = try recovery.run(
+            RecoverySettings(
+                method: recoveryMethod, iterations: iterations, learningRate: learningRate ?? (method == .lora ? 1e-3 : 1e-4),
+                seed: seed)
+        ) { iteration, loss in
+            guard (iteration + 1) % 10 == 0 || iteration + 1 == iterations else { return }
+            let elapsed = Date().timeIntervalSince(start)
+            let eta = elapsed / Double(iteration + 1) * Double(iterations - iteration - 1)
+            printProgress("recover: iteration \(iteration + 1)/\(iterations) loss \(String(format: "%.5g", loss)) ETA \(String(format: "%.0f", eta))s")
+        }
+        print("""
+            \(result.method): \(result.trainableParameters) trainable parameters, \(result.iterations) iterations, \
+            \(String(format: "%.1f", result.seconds)) s
+            step distillation MSE  \(result.stepLossBefore) → \(result.stepLossAfter)
+            final-latent MSE       \(result.finalLatentMSEBefore) → \(result.finalLatentMSEAfter)
+            """)
+        let units = student.unitGroups.reduce(into: [String: [Int]]()) { $0[$1.moduleKey] = Array(0..<$1.unitCount) }
+        try student.exportPruned(
+            selection: UnitSelection(kept: units), to: out,
+            provenance: PruningProvenance(criterion: "recovered (\(result.method))", seed: seed, sourceDirectory: pruned),
+            replacing: overwrite, dtype: .float32)
+        if let report {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(result).write(to: URL(fileURLWithPath: report), options: .atomic)
+        }
+        print("wrote \(out)")
+    }
+}
