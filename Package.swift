@@ -58,6 +58,17 @@ let package = Package(
             name: "PruneBenchmarks", dependencies: ["PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor", "CBLAS"],
             swiftSettings: swiftSettings),
 
+        // Examples (each folder has a README): `swift run prune-from-code`, `swap-criteria`, `prune-real-checkpoint`.
+        .executableTarget(
+            name: "prune-from-code", dependencies: ["PruneKit", "PruneSDXL", "PruneFlux"], path: "Examples/PruneFromCode",
+            exclude: ["README.md"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "swap-criteria", dependencies: ["PruneKit", "PruneNN", "PruneSDXL", "PruneTensor"], path: "Examples/SwapCriteria",
+            exclude: ["README.md"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "prune-real-checkpoint", dependencies: ["PruneKit", "PruneNN", "PruneSDXL", "PruneFlux", "PruneTensor"],
+            path: "Examples/PruneRealCheckpoint", exclude: ["README.md"], swiftSettings: swiftSettings),
+
         // Fixture lookup and numeric comparison helpers shared by the test targets.
         .target(name: "PruneTestSupport", dependencies: ["PruneTensor"], path: "Tests/PruneTestSupport", swiftSettings: swiftSettings),
 
