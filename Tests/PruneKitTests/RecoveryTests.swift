@@ -61,3 +61,29 @@ import Testing
         #expect(abs(merged.stepLoss - report.stepLossAfter) <= 1e-4 * max(report.stepLossAfter, 1e-6) + 1e-7)
     }
 }
+
+/// Step distillation: a 2-step student of a 4-step teacher, both the same model at the start.
+@Suite struct StepDistillationTests {
+    @Test("a 2-step student distilled from a 4-step teacher ends closer to the teacher's final latents")
+    func twoStepStudent() throws {
+        let architecture = FluxArchitecture()
+        let teacher = try architecture.load(directory: Fixtures.path("flux-tiny"))
+        let student = try architecture.load(directory: Fixtures.path("flux-tiny"))
+        let settings = TrajectorySettings(scheduler: .fluxSchnell, steps: 4, guidanceScale: 0, height: 64, width: 64)
+        var studentSettings = settings
+        studentSettings.steps = 2
+        let distillation = try DistillationRecovery(
+            teacher: teacher, student: student, prompts: teacher.randomConditioning(count: 1, seed: 5), settings: settings,
+            studentSettings: studentSettings, seed: 5)
+        #expect(distillation.teacherStepsPerStudentStep == 2)
+        let report = try distillation.run(RecoverySettings(method: .fullFineTune, iterations: 24, learningRate: 1e-3, seed: 1))
+        #expect(report.finalLatentMSEAfter < 0.8 * report.finalLatentMSEBefore)
+
+        studentSettings.steps = 3
+        #expect(throws: PrunableModelError.badSetting("the student's 3 steps must divide the teacher's 4 steps")) {
+            try DistillationRecovery(
+                teacher: teacher, student: student, prompts: teacher.randomConditioning(count: 1, seed: 5), settings: settings,
+                studentSettings: studentSettings, seed: 5)
+        }
+    }
+}

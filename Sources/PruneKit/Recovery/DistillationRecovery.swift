@@ -40,6 +40,12 @@ public struct RecoveryReport: Sendable, Codable, Equatable {
 /// teacher's own trajectories: for a prompt and step `i`, the loss is `MSE(student.step(xᵢ), xᵢ₊₁)` where
 /// `xᵢ` are the teacher's latents. Works for any ``PrunableModel`` pair of one architecture.
 ///
+/// With a student schedule of fewer steps (`studentSettings`, `T = k·S` teacher steps for `S` student
+/// steps), the same loss distils steps: student step `j` learns to go from the teacher's latents after
+/// `k·j` steps to those after `k·(j+1)` — progressive distillation towards a few-step model. The
+/// schedules must nest (the student's timesteps are every `k`-th of the teacher's, as for leading or
+/// trailing spacing and the flow-match sigmas with `T` a multiple of `S`).
+///
 /// LoRA adapters are merged into the student's weights at the end, so the student stays a plain dense
 /// model of the pruned size and exports like any other.
 public final class DistillationRecovery {
@@ -49,22 +55,35 @@ public final class DistillationRecovery {
     private let noises: [Tensor]
     /// Teacher latents per prompt: `T + 1` tensors from the initial latents to the final ones.
     private let teacherLatents: [[Tensor]]
+    /// Teacher steps per student step (`k`; 1 when both follow one schedule).
+    public let teacherStepsPerStudentStep: Int
 
     /// Runs the teacher once per prompt from noise drawn as ``PrunableModel/calibrationSamples(prompts:settings:seed:withTargets:onPrompt:)`` draws it.
-    /// - Throws: ``PrunableModelError`` for missing conditioning or bad settings; model errors.
+    /// - Parameters:
+    ///   - settings: the teacher's trajectory (and the student's unless `studentSettings` is given).
+    ///   - studentSettings: a schedule of fewer steps for step distillation; its step count must divide the teacher's.
+    /// - Throws: ``PrunableModelError`` for missing conditioning, bad settings or step counts that do not nest; model errors.
     public init(
         teacher: any PrunableModel, student: any PrunableModel, prompts: [PromptConditioning], settings: TrajectorySettings,
-        seed: UInt64
+        studentSettings: TrajectorySettings? = nil, seed: UInt64
     ) throws {
         self.teacher = teacher
         self.student = student
         var trajectories: [AnyDenoisingTrajectory] = []
         var noises: [Tensor] = []
         var latents: [[Tensor]] = []
+        var stride = 1
         for (index, conditioning) in prompts.enumerated() {
             let promptSeed = CalibrationSeeds.noise(seed, prompt: index)
             let teacherTrajectory = try teacher.trajectory(conditioning: conditioning, settings: settings, seed: promptSeed &+ 1)
-            let studentTrajectory = try student.trajectory(conditioning: conditioning, settings: settings, seed: promptSeed &+ 1)
+            let studentTrajectory = try student.trajectory(
+                conditioning: conditioning, settings: studentSettings ?? settings, seed: promptSeed &+ 1)
+            let (teacherSteps, studentSteps) = (teacherTrajectory.trajectory.stepCount, studentTrajectory.trajectory.stepCount)
+            guard studentSteps >= 1, teacherSteps % studentSteps == 0 else {
+                throw PrunableModelError.badSetting(
+                    "the student's \(studentSteps) steps must divide the teacher's \(teacherSteps) steps")
+            }
+            stride = teacherSteps / studentSteps
             let noise = Tensor.randomNormal(teacherTrajectory.noiseShape, seed: promptSeed)
             var path = [teacherTrajectory.trajectory.initialLatents(noise: noise)]
             try withoutGradients {
@@ -79,17 +98,20 @@ public final class DistillationRecovery {
         studentTrajectories = trajectories
         self.noises = noises
         teacherLatents = latents
+        teacherStepsPerStudentStep = stride
     }
 
-    /// Every (prompt, step) pair.
+    /// Every (prompt, student step) pair.
     private var pairs: [(prompt: Int, step: Int)] {
-        teacherLatents.indices.flatMap { prompt in (0..<(teacherLatents[prompt].count - 1)).map { (prompt, $0) } }
+        teacherLatents.indices.flatMap { prompt in (0..<studentTrajectories[prompt].stepCount).map { (prompt, $0) } }
     }
 
-    /// The per-step distillation loss of one pair (on the tape when anything requires a gradient).
+    /// The per-step distillation loss of one pair (on the tape when anything requires a gradient): student
+    /// step `j` from the teacher's latents after `k·j` steps, against those after `k·(j+1)`.
     private func stepLoss(prompt: Int, step: Int) throws -> Tensor {
-        let predicted = try studentTrajectories[prompt].step(teacherLatents[prompt][step], index: step, masks: .none)
-        return meanSquaredError(predicted, teacherLatents[prompt][step + 1])
+        let k = teacherStepsPerStudentStep
+        let predicted = try studentTrajectories[prompt].step(teacherLatents[prompt][k * step], index: step, masks: .none)
+        return meanSquaredError(predicted, teacherLatents[prompt][k * (step + 1)])
     }
 
     /// Mean step loss and mean final-latent MSE of the student as it stands.
