@@ -33,6 +33,8 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Modules matching this glob (or re:REGEX) are kept whole; repeatable.") var exclude: [String] = []
     @Option(help: "A safetensors file with the calibration prompt embeddings (prompt_embeds [P, …], …).")
     var embeddings: String?
+    @Option(help: "A text file of calibration prompts, one per line (models with their own text encoder, e.g. the demo models).")
+    var prompts: String?
     @Option(help: "Without --embeddings: this many prompts of random standard-normal conditioning (bench presets).")
     var randomPrompts: Int?
     @Option(
@@ -71,9 +73,11 @@ struct PruneCommand: ParsableCommand {
             }
         }
         if let model, !FileManager.default.fileExists(atPath: model) { throw ValidationError("--model \(model) not found") }
-        if let embeddings {
-            guard FileManager.default.fileExists(atPath: embeddings) else { throw ValidationError("--embeddings \(embeddings) not found") }
-            guard randomPrompts == nil else { throw ValidationError("give --embeddings or --random-prompts, not both") }
+        guard [embeddings, prompts, randomPrompts.map(String.init)].compactMap({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --embeddings, --prompts and --random-prompts")
+        }
+        for (flag, path) in [("--embeddings", embeddings), ("--prompts", prompts)] {
+            if let path, !FileManager.default.fileExists(atPath: path) { throw ValidationError("\(flag) \(path) not found") }
         }
         if let randomPrompts, randomPrompts < 1 { throw ValidationError("--random-prompts must be at least 1, got \(randomPrompts)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
@@ -97,7 +101,7 @@ struct PruneCommand: ParsableCommand {
             path: checkpoint ?? PruneCheckpoint.defaultPath(forOutput: out), everySteps: checkpointEvery, resume: resume,
             identity: [
                 "prunekit.model": model.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "none",
-                "prunekit.embeddings": embeddings.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+                "prunekit.embeddings": (embeddings ?? prompts).map { URL(fileURLWithPath: $0).standardizedFileURL.path }
                     ?? "random \(randomPrompts ?? 0)",
                 "prunekit.preset": preset ?? "none", "prunekit.seed": String(seed), "prunekit.steps": steps.map(String.init) ?? "default",
                 "prunekit.epochs": String(epochs), "prunekit.learning_rate": learningRate.map { String($0) } ?? "default",
@@ -171,18 +175,28 @@ struct PruneCommand: ParsableCommand {
 
     /// One calibration sample per prompt of `--embeddings` (or of `--random-prompts`), targets included.
     func calibrationSamples(for model: any PrunableModel) throws -> [CalibrationSample<AnyDenoisingTrajectory>] {
-        let prompts: [PromptConditioning]
+        let conditionings: [PromptConditioning]
         if let embeddings {
-            prompts = try PruneCalibration.Embeddings(path: embeddings).conditionings(for: model)
+            conditionings = try PruneCalibration.Embeddings(path: embeddings).conditionings(for: model)
+        } else if let path = self.prompts {
+            guard let encoder = model as? any PromptEncoding else {
+                throw CLIError.badOption(
+                    "--prompts needs a model with its own text encoder; \(model.architectureName) has none here: give --embeddings "
+                        + "with prompt_embeds (and pooled_prompt_embeds) from your pipeline's encode_prompt")
+            }
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let lines = PromptFile.prompts(in: text)
+            guard !lines.isEmpty else { throw CLIError.invalidFile(path: path, reason: "holds no prompts (one per line)") }
+            conditionings = try encoder.encode(prompts: lines)
         } else if let randomPrompts {
             printProgress("calibrating on \(randomPrompts) prompts of random conditioning (no --embeddings)")
-            prompts = model.randomConditioning(count: randomPrompts, seed: seed)
+            conditionings = model.randomConditioning(count: randomPrompts, seed: seed)
         } else {
             throw CLIError.badOption(
-                "criterion \(self.criterion) needs calibration prompts: give --embeddings FILE (or --random-prompts N for a bench model)")
+                "criterion \(self.criterion) needs calibration prompts: give --embeddings FILE, --prompts FILE (models with a text encoder) or --random-prompts N (bench models)")
         }
-        return try model.calibrationSamples(prompts: prompts, settings: try trajectorySettings(), seed: seed) { index in
-            printProgress("calibration prompt \(index + 1)/\(prompts.count)")
+        return try model.calibrationSamples(prompts: conditionings, settings: try trajectorySettings(), seed: seed) { index in
+            printProgress("calibration prompt \(index + 1)/\(conditionings.count)")
         }
     }
 }

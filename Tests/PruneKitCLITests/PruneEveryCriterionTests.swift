@@ -87,3 +87,21 @@ import Testing
             .contains("give --model DIR or --preset NAME") == true)
     }
 }
+
+/// `--prompts` needs a model with its own text encoder.
+@Suite struct PruneTextPromptsTests {
+    @Test("prune --prompts on a model without a text encoder says to give --embeddings instead")
+    func promptsNeedTextEncoder() throws {
+        let prompts = PruneCommandTests.temporaryPath("prompts.txt")
+        let out = PruneCommandTests.temporaryPath("out")
+        defer { try? FileManager.default.removeItem(atPath: prompts) }
+        try "# calibration\na red circle\n\na blue square\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        #expect(PromptFile.prompts(in: try String(contentsOfFile: prompts, encoding: .utf8)) == ["a red circle", "a blue square"])
+        let message = PruneCommandTests.failureMessage([
+            "prune", "--model", Fixtures.path("sdxl-small"), "--criterion", "taylor", "--target", "0.2", "--prompts", prompts,
+            "--out", out,
+        ])
+        #expect(message?.contains("--prompts needs a model with its own text encoder; UNet2DConditionModel has none here") == true)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
