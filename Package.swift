@@ -18,6 +18,10 @@ let package = Package(
         .library(name: "PruneFlux", targets: ["PruneFlux"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
+        // dlopen plugins (C ABI only; see Plugins/README.md): libGradientFlow.so, libFPGM.so, libDiT.so.
+        .library(name: "GradientFlow", type: .dynamic, targets: ["GradientFlow"]),
+        .library(name: "FPGM", type: .dynamic, targets: ["FPGM"]),
+        .library(name: "DiT", type: .dynamic, targets: ["DiT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "prunekit",
             dependencies: [
-                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor",
+                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -69,6 +73,17 @@ let package = Package(
             name: "prune-real-checkpoint", dependencies: ["PruneKit", "PruneNN", "PruneSDXL", "PruneFlux", "PruneTensor"],
             path: "Examples/PruneRealCheckpoint", exclude: ["README.md"], swiftSettings: swiftSettings),
 
+        // Plugins: the C ABI (one header), the host that dlopens plugins, the wrapper plugin authors compile in
+        // (it depends on the header only, never on the host's Swift modules), and the three reference plugins.
+        .target(name: "CPrunePlugin", path: "Sources/CPrunePlugin"),
+        .target(
+            name: "PrunePluginHost", dependencies: ["PruneKit", "PruneNN", "PruneTensor", "CFFI", "CPrunePlugin"],
+            swiftSettings: swiftSettings),
+        .target(name: "PrunePluginKit", dependencies: ["CPrunePlugin"], swiftSettings: swiftSettings),
+        .target(name: "GradientFlow", dependencies: ["PrunePluginKit"], path: "Plugins/GradientFlow", swiftSettings: swiftSettings),
+        .target(name: "FPGM", dependencies: ["CPrunePlugin"], path: "Plugins/FPGM", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "DiT", dependencies: ["PrunePluginKit"], path: "Plugins/DiT", swiftSettings: swiftSettings),
+
         // Fixture lookup and numeric comparison helpers shared by the test targets.
         .target(name: "PruneTestSupport", dependencies: ["PruneTensor"], path: "Tests/PruneTestSupport", swiftSettings: swiftSettings),
 
@@ -84,5 +99,9 @@ let package = Package(
         .testTarget(
             name: "PruneFluxTests", dependencies: ["PruneTestSupport", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PrunePluginTests",
+            dependencies: ["PrunePluginHost", "prunekit", "PruneTestSupport", "PruneKit", "PruneNN", "PruneTensor", "CPrunePlugin"],
+            exclude: ["BrokenPlugins"], swiftSettings: swiftSettings),
     ]
 )

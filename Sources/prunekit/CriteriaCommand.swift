@@ -6,6 +6,8 @@ struct CriteriaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "criteria", abstract: "List the pruning criteria `prunekit prune --criterion` accepts.")
 
+    @OptionGroup var plugins: PluginOptions
+
     /// One `name  summary` line per registered criterion, in registration order.
     static func lines(registry: CriterionRegistry = .shared) -> [String] {
         let criteria = registry.all

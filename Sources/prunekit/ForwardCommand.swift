@@ -19,6 +19,7 @@ struct ForwardCommand: ParsableCommand {
     @Option(help: "A safetensors file with the forward inputs.") var inputs: String
     @Option(help: "Where to write the safetensors file holding `output`.") var output: String
     @Option(help: "A safetensors file of unit masks (mask.<module key>).") var masks: String?
+    @OptionGroup var plugins: PluginOptions
 
     func run() throws {
         let loaded = try Architectures.loadModel(directory: model)

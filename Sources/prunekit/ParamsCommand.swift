@@ -13,6 +13,8 @@ struct ParamsCommand: ParsableCommand {
     @Option(help: "A diffusers model directory (config.json + safetensors).")
     var model: String?
 
+    @OptionGroup var plugins: PluginOptions
+
     @Flag(help: "Print JSON with the fields parameters, heads, ffn_neurons.")
     var json = false
 

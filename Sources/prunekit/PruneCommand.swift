@@ -55,6 +55,7 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "ecodiff: save λ and the optimizer state every N optimizer steps (0: never).") var checkpointEvery: Int = 1
     @Option(help: "ecodiff: the checkpoint file (default: <out>.resume.safetensors).") var checkpoint: String?
     @Flag(help: "ecodiff: continue from the checkpoint file of an interrupted run with the same settings.") var resume = false
+    @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
         guard target >= 0, target <= 1, target.isFinite else {

@@ -1,0 +1,21 @@
+// Compile-time checks of the layout rules prune_plugin.h promises: every versioned struct starts with
+// its version/size stamp at fixed offsets, so a host can read the stamp of a struct written against any
+// header version before trusting anything else in it.
+#include "prune_plugin.h"
+
+_Static_assert(offsetof(prune_plugin_descriptor, abi_version) == 0, "abi_version must come first");
+_Static_assert(offsetof(prune_plugin_descriptor, struct_size) == 4, "struct_size must follow abi_version");
+_Static_assert(offsetof(prune_host_services, abi_version) == 0, "abi_version must come first");
+_Static_assert(offsetof(prune_host_services, struct_size) == 4, "struct_size must follow abi_version");
+_Static_assert(offsetof(prune_criterion, struct_size) == 0, "struct_size must come first");
+_Static_assert(offsetof(prune_architecture, struct_size) == 0, "struct_size must come first");
+_Static_assert(offsetof(prune_preset, struct_size) == 0, "struct_size must come first");
+_Static_assert(offsetof(prune_plugin_contents, struct_size) == 0, "struct_size must come first");
+_Static_assert(PRUNE_PLUGIN_DESCRIPTOR_MIN_SIZE <= sizeof(prune_plugin_descriptor),
+               "the minimum size lies inside the struct");
+_Static_assert(PRUNE_CRITERION_MIN_SIZE <= sizeof(prune_criterion), "the minimum size lies inside the struct");
+_Static_assert(PRUNE_ARCHITECTURE_MIN_SIZE <= sizeof(prune_architecture),
+               "the minimum size lies inside the struct");
+
+/// The ABI version this copy of the header was compiled with (for diagnostics).
+uint32_t prune_plugin_header_abi_version(void) { return PRUNE_PLUGIN_ABI_VERSION; }
