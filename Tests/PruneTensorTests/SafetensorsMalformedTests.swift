@@ -125,6 +125,114 @@ struct MalformedSafetensors: Sendable, CustomTestStringConvertible {
         .json("trailing bytes after the last tensor", #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: zeros8) {
             .gapInData(path: $0, afterKey: "a", begin: 4, end: 8)
         },
+        // Truncation and header length.
+        .init("file cut inside the header", SafetensorsFixture.bytes(json: #"{"a":{"dtype":"F32","shape":[1]"#, headerLength: 40)) {
+            .headerPastEnd(path: $0, headerLength: 40, fileSize: 39)
+        },
+        .json(
+            "file cut inside the data section", #"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#, data: zeros12
+        ) { .offsetsOutOfRange(path: $0, key: "w", begin: 0, end: 16, dataSize: 12) },
+        .json("header length of 100 GB", "{}", headerLength: 100_000_000_000) {
+            .headerTooLarge(path: $0, headerLength: 100_000_000_000, limit: 100_000_000)
+        },
+        .json("header length at the limit but past the end", "{}", headerLength: 100_000_000) {
+            .headerPastEnd(path: $0, headerLength: 100_000_000, fileSize: 10)
+        },
+        .init("header length zero (the prefix alone)", zeros8) {
+            .invalidJSON(path: $0, byteOffset: 0, reason: "expected a value, found end of header")
+        },
+        .json("header of spaces only", "    ") {
+            .invalidJSON(path: $0, byteOffset: 4, reason: "expected a value, found end of header")
+        },
+        .init("header padded with NUL bytes instead of spaces", SafetensorsFixture.bytes(header: Array("{}".utf8) + [0, 0])) {
+            .invalidJSON(path: $0, byteOffset: 2, reason: "unexpected byte 0x0 after the top-level value")
+        },
+        // Encoding of names and strings.
+        .init(
+            "overlong UTF-8 encoding in a key",
+            SafetensorsFixture.bytes(header: Array(#"{""#.utf8) + [0xC0, 0x80] + Array(#"":{}}"#.utf8))
+        ) { .invalidUTF8(path: $0, byteOffset: 2) },
+        .init(
+            "UTF-8-encoded surrogate in a key",
+            SafetensorsFixture.bytes(header: Array(#"{""#.utf8) + [0xED, 0xA0, 0x80] + Array(#"":{}}"#.utf8))
+        ) { .invalidUTF8(path: $0, byteOffset: 2) },
+        .init("multi-byte sequence cut at the end of the header", SafetensorsFixture.bytes(header: Array("{}".utf8) + [0xE2, 0x82])) {
+            .invalidUTF8(path: $0, byteOffset: 2)
+        },
+        .init(
+            "non-UTF-8 metadata value",
+            SafetensorsFixture.bytes(header: Array(#"{"__metadata__":{"k":""#.utf8) + [0xFF] + Array(#""}}"#.utf8))
+        ) { .invalidUTF8(path: $0, byteOffset: 22) },
+        .json("lone surrogate escape in a key", #"{"\ud800":{}}"#) {
+            .invalidJSON(path: $0, byteOffset: 8, reason: #"lone high surrogate in \u escape"#)
+        },
+        .json("unescaped newline in a key", "{\"a\nb\":{}}") {
+            .invalidJSON(path: $0, byteOffset: 3, reason: "unescaped control character byte 0xA in string")
+        },
+        .json("duplicate field inside a tensor entry", #"{"a":{"dtype":"F32","dtype":"F16","shape":[0],"data_offsets":[0,0]}}"#) {
+            .invalidJSON(path: $0, byteOffset: 20, reason: #"duplicate key "dtype""#)
+        },
+        // Fields.
+        .json("missing shape", #"{"a":{"dtype":"F32","data_offsets":[0,0]}}"#) {
+            .missingField(path: $0, key: "a", field: "shape")
+        },
+        .json("lower-case dtype", #"{"a":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]) {
+            .unsupportedDType(path: $0, key: "a", dtype: "f32")
+        },
+        .json("boolean dtype", #"{"mask":{"dtype":"BOOL","shape":[4],"data_offsets":[0,4]}}"#, data: [0, 1, 0, 1]) {
+            .unsupportedDType(path: $0, key: "mask", dtype: "BOOL")
+        },
+        .json("shape entry with an exponent", #"{"a":{"dtype":"F32","shape":[1e2],"data_offsets":[0,400]}}"#) {
+            .invalidField(path: $0, key: "a", field: "shape", expected: "an array of non-negative integers", found: "[1e2]")
+        },
+        .json("shape entry beyond Int", #"{"a":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,0]}}"#) {
+            .invalidField(
+                path: $0, key: "a", field: "shape", expected: "an array of non-negative integers", found: "[99999999999999999999]")
+        },
+        .json("null shape entry", #"{"a":{"dtype":"F32","shape":[null],"data_offsets":[0,0]}}"#) {
+            .invalidField(path: $0, key: "a", field: "shape", expected: "an array of non-negative integers", found: "[null]")
+        },
+        .json(
+            "zero-size shape whose other extents overflow Int (its row-major strides would overflow)",
+            #"{"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}}"#
+        ) {
+            .invalidField(
+                path: $0, key: "a", field: "shape", expected: "a shape whose non-zero extents multiply to a value that fits in Int",
+                found: "[0, 4294967296, 4294967296]")
+        },
+        .json("negative data_offsets", #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#) {
+            .invalidField(
+                path: $0, key: "a", field: "data_offsets",
+                expected: "an array of two non-negative integers [begin, end]", found: "[-4, 0]")
+        },
+        .json("non-integer data_offsets", #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0]}}"#, data: [0, 0, 0, 0]) {
+            .invalidField(
+                path: $0, key: "a", field: "data_offsets",
+                expected: "an array of two non-negative integers [begin, end]", found: "[0, 4.0]")
+        },
+        .json("data_offsets beyond Int", #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,9223372036854775808]}}"#) {
+            .invalidField(
+                path: $0, key: "a", field: "data_offsets",
+                expected: "an array of two non-negative integers [begin, end]", found: "[0, 9223372036854775808]")
+        },
+        .json("data_offsets ending at Int.max", #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,9223372036854775807]}}"#) {
+            .offsetsOutOfRange(path: $0, key: "a", begin: 0, end: Int.max, dataSize: 0)
+        },
+        .json(
+            "byte count that overflows for the dtype",
+            #"{"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,8]}}"#, data: zeros8
+        ) {
+            .byteCountMismatch(
+                path: $0, key: "a", dtype: "F64", shape: [2_305_843_009_213_693_952], expectedBytes: Int.max, actualBytes: 8)
+        },
+        .json(
+            "two tensors claiming the same bytes",
+            #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            data: [0, 0, 0, 0]
+        ) { .overlappingTensors(path: $0, key: "b", begin: 0, previousKey: "a", previousEnd: 4) },
+        .json("nested metadata", #"{"__metadata__":{"a":{"b":"c"}}}"#) {
+            .invalidMetadata(path: $0, key: "a", found: #"{"b": "c"}"#)
+        },
         .json("non-string metadata value", #"{"__metadata__":{"format":"pt","epoch":3}}"#) {
             .invalidMetadata(path: $0, key: "epoch", found: "3")
         },

@@ -66,6 +66,23 @@ public struct SafetensorsFile: Sendable {
         return try SafetensorsFile(path: path, mapping: mapping)
     }
 
+    /// Validates a whole safetensors file held in memory, through the same header checks as ``open(_:)-(String)``.
+    ///
+    /// The bytes are copied into memory owned by the result (so `bytes` need not outlive the call); tensors
+    /// borrow from that copy exactly as they borrow from a mapping. The fuzzer (`Fuzz/SafetensorsFuzzer`) drives
+    /// the reader through this entry point.
+    ///
+    /// - Parameters:
+    ///   - bytes: The file's contents: header length prefix, header, data section.
+    ///   - path: A name for the bytes in errors and in ``path``.
+    /// - Throws: ``SafetensorsError``, the same cases as ``open(_:)-(String)`` except the system ones.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, path: String = "<memory>") throws(SafetensorsError)
+        -> SafetensorsFile
+    {
+        guard bytes.count >= 8 else { throw .fileTooShort(path: path, size: bytes.count) }
+        return try SafetensorsFile(path: path, mapping: SafetensorsMapping(copying: bytes))
+    }
+
     /// Maps and validates the file at `url` (a file URL); see ``open(_:)-(String)``.
     ///
     /// - Throws: ``SafetensorsError``, as ``open(_:)-(String)``.
@@ -103,7 +120,7 @@ public struct SafetensorsFile: Sendable {
             // Converted tensors are read with pread into a transient buffer rather than through the mapping, so
             // the stored bytes (e.g. a float16 checkpoint) never become resident in this process: loading a
             // checkpoint costs one float32 copy, not a float32 copy plus the touched half-precision pages.
-            let stored = try readBytes(of: info)
+            let stored = try mapping.isFileBacked ? readBytes(of: info) : copyBytes(of: info)
             return Tensor(storage: stored.converted(to: target), shape: info.shape)
         }
         let pointer = mapping.base + dataOffset + info.byteRange.lowerBound
@@ -136,6 +153,13 @@ public struct SafetensorsFile: Sendable {
             }
             done += result
         }
+        return storage
+    }
+
+    /// The stored bytes of one tensor, copied from an in-memory file (``parse(_:path:)``) into aligned storage.
+    private func copyBytes(of info: TensorInfo) -> Storage {
+        let storage = Storage(uninitializedCount: info.count, dtype: info.dtype)
+        memcpy(storage.bytes, mapping.base + dataOffset + info.byteRange.lowerBound, info.byteRange.count)
         return storage
     }
 
@@ -256,14 +280,24 @@ public struct SafetensorsFile: Sendable {
         let shapeExpectation = "an array of non-negative integers"
         guard case .array(let extents) = shapeValue else { throw invalid("shape", shapeExpectation, shapeValue) }
         var shape: [Int] = []
-        var count = 1
         for extent in extents {
             guard let n = extent.integer, n >= 0 else { throw invalid("shape", shapeExpectation, shapeValue) }
-            let (product, overflow) = count.multipliedReportingOverflow(by: n)
-            guard !overflow else { throw invalid("shape", "a shape whose element count fits in Int", shapeValue) }
             shape.append(n)
-            count = product
         }
+        // The product of the non-zero extents bounds every row-major stride of the shape (Layout computes them
+        // as suffix products), so it must fit in Int even when a zero extent makes the element count 0.
+        var nonZeroProduct = 1
+        for n in shape where n != 0 {
+            let (product, overflow) = nonZeroProduct.multipliedReportingOverflow(by: n)
+            guard !overflow else {
+                let expected = shape.contains(0)
+                    ? "a shape whose non-zero extents multiply to a value that fits in Int"
+                    : "a shape whose element count fits in Int"
+                throw invalid("shape", expected, shapeValue)
+            }
+            nonZeroProduct = product
+        }
+        let count = shape.contains(0) ? 0 : nonZeroProduct
 
         let offsetsValue = try field("data_offsets")
         let offsetsExpectation = "an array of two non-negative integers [begin, end]"
@@ -353,14 +387,25 @@ extension DType {
     }
 }
 
-/// A private copy-on-write mapping of a whole file, unmapped when the last ``SafetensorsFile`` and the last
-/// ``Storage`` borrowing from it are gone.
+/// A private copy-on-write mapping of a whole file (or an owned in-memory copy of one), released when the
+/// last ``SafetensorsFile`` and the last ``Storage`` borrowing from it are gone.
 final class SafetensorsMapping: @unchecked Sendable {
     /// The first byte of the file. Writes (an optimizer updating a loaded weight) land in private
     /// copy-on-write pages and never reach the file.
     let base: UnsafeMutableRawPointer
     /// The file's size in bytes (at least 8).
     let size: Int
+    /// True for a mapped file (released with `munmap`), false for an owned copy from ``init(copying:)``.
+    let isFileBacked: Bool
+
+    /// An owned, 16-byte-aligned copy of `bytes` (at least 8 of them), freed on deinit.
+    init(copying bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count >= 8, "a safetensors file has at least the 8-byte length prefix")
+        base = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 16)
+        base.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        size = bytes.count
+        isFileBacked = false
+    }
 
     /// Maps the regular file at `path`; files shorter than 8 bytes are reported here.
     init(path: String) throws(SafetensorsError) {
@@ -377,9 +422,12 @@ final class SafetensorsMapping: @unchecked Sendable {
         else { throw Self.systemError(path, "mmap") }
         self.base = base
         self.size = size
+        isFileBacked = true
     }
 
-    deinit { munmap(base, size) }
+    deinit {
+        if isFileBacked { munmap(base, size) } else { base.deallocate() }
+    }
 
     static func systemError(_ path: String, _ operation: String) -> SafetensorsError {
         .io(path: path, operation: operation, reason: String(cString: strerror(errno)))
