@@ -203,6 +203,25 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         let heads = try (numAttentionHeads ?? attentionHeadDim).expanded(
             to: count, key: numAttentionHeads == nil ? "attention_head_dim" : "num_attention_heads")
         let crossDimensions = try crossAttentionDim.expanded(to: count, key: "cross_attention_dim")
+        guard normNumGroups > 0 else { throw .invalid(key: "norm_num_groups", reason: "= \(normNumGroups), must be positive") }
+        for (key, values) in [
+            ("block_out_channels", blockOutChannels), ("layers_per_block", layers), ("transformer_layers_per_block", depths),
+            ("cross_attention_dim", crossDimensions),
+        ] {
+            if let bad = values.first(where: { $0 < (key == "block_out_channels" || key == "cross_attention_dim" ? 1 : 0) }) {
+                throw .invalid(key: key, reason: "has the entry \(bad); widths must be positive and depths not negative")
+            }
+        }
+        for (key, value) in [("addition_time_embed_dim", additionTimeEmbedDim), ("projection_class_embeddings_input_dim", projectionClassEmbeddingsInputDim)] {
+            if let value, value < 1 { throw .invalid(key: key, reason: "= \(value), must be positive") }
+        }
+        if additionEmbedType == "text_time", let time = additionTimeEmbedDim, let projection = projectionClassEmbeddingsInputDim,
+            projection <= 6 * time
+        {
+            throw .invalid(
+                key: "projection_class_embeddings_input_dim",
+                reason: "= \(projection) leaves no room for the pooled text embedding next to 6 × addition_time_embed_dim (\(6 * time))")
+        }
         return try (0..<count).map { (i: Int) throws(UNetConfigurationError) -> Level in
             let level = Level(
                 outChannels: blockOutChannels[i], layers: layers[i], transformerDepth: depths[i], heads: heads[i],

@@ -76,7 +76,8 @@ enum PruneEcoDiff {
             guard event.value.total.isFinite else {
                 throw CLIError.badOption(
                     "ecodiff: the loss became \(event.value.total) at epoch \(event.epoch + 1) prompt \(event.prompt + 1); "
-                        + (checkpointing.map { "the last good state is in \($0.path)" } ?? "no checkpoint was kept"))
+                        + (checkpointing.flatMap { FileManager.default.fileExists(atPath: $0.path) ? "the last good state is in \($0.path)" : nil }
+                            ?? "no checkpoint was kept"))
             }
             if let checkpointing, let optimizerState = event.optimizerState, checkpointing.everySteps > 0 {
                 stepsSinceSave += 1
