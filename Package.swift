@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PruneKit", targets: ["PruneKit"]),
         .library(name: "PruneSDXL", targets: ["PruneSDXL"]),
         .library(name: "PruneFlux", targets: ["PruneFlux"]),
+        .library(name: "PruneDemo", targets: ["PruneDemo"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
         // dlopen plugins (C ABI only; see Plugins/README.md): libGradientFlow.so, libFPGM.so, libDiT.so.
@@ -34,6 +35,9 @@ let package = Package(
         .systemLibrary(
             name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi",
             providers: [.apt(["libffi-dev"])]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
 
         // The tensor engine: storage, layout, ops, reverse-mode autodiff, thread pool, safetensors I/O.
         .target(name: "PruneTensor", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
@@ -48,11 +52,17 @@ let package = Package(
         .target(name: "PruneSDXL", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .target(name: "PruneFlux", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
 
+        // The embedded demo models: a procedural shapes dataset, tokenizer and text encoder, training, the
+        // analytic adherence checker, image metrics, PNG output (libpng).
+        .target(
+            name: "PruneDemo", dependencies: ["PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "CPNG"],
+            swiftSettings: swiftSettings),
+
         // The command-line tool.
         .executableTarget(
             name: "prunekit",
             dependencies: [
-                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost",
+                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost", "PruneDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -98,6 +108,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneFluxTests", dependencies: ["PruneTestSupport", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PruneDemoTests", dependencies: ["PruneDemo", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "CPNG"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PrunePluginTests",

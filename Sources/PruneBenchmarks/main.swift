@@ -1,6 +1,7 @@
 // prunekit-bench: throughput of the PruneTensor engine against raw OpenBLAS sgemm and memory bandwidth.
 //
 //     prunekit-bench [--quick] [--json PATH] [--only GROUP]... [--samples]
+//     prunekit-bench compare-setup | compare-row …   (the PyTorch comparison's steps; see ComparisonCommand)
 
 import CBLAS
 import Foundation
@@ -78,6 +79,9 @@ if CommandLine.arguments.count == 3, CommandLine.arguments[1] == LoadingBenchmar
 if CommandLine.arguments.count == 5, CommandLine.arguments[1] == ObjectiveMemoryBenchmark.childFlag {
     ObjectiveMemoryBenchmark.measure(
         mode: CommandLine.arguments[2], steps: Int(CommandLine.arguments[3]) ?? 2, quick: CommandLine.arguments[4] == "quick")
+}
+if CommandLine.arguments.count >= 2, ComparisonCommand.names.contains(CommandLine.arguments[1]) {
+    ComparisonCommand.main(Array(CommandLine.arguments.dropFirst()))
 }
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 var policy = options.quick ? TimingPolicy.quick : .full

@@ -1,0 +1,99 @@
+import PruneFlux
+import PruneKit
+import PruneNN
+import PruneSDXL
+import PruneTensor
+
+/// How demo images are sampled.
+public struct DemoSamplingSettings: Codable, Sendable, Equatable {
+    /// Denoising steps.
+    public var steps: Int = 20
+    /// Classifier-free guidance scale (the null prompt is the unconditional branch); ≤ 1 disables it.
+    public var guidanceScale: Float = 3
+    /// Images per model call (memory bound).
+    public var batchSize: Int = 72
+
+    public init(steps: Int = 20, guidanceScale: Float = 3, batchSize: Int = 72) {
+        self.steps = steps
+        self.guidanceScale = guidanceScale
+        self.batchSize = batchSize
+    }
+
+    enum CodingKeys: String, CodingKey { case steps, guidanceScale = "guidance_scale", batchSize = "batch_size" }
+}
+
+/// Generates images for prompts with a ``DemoModel``, through the same trajectories pruning unrolls:
+/// ``SDXLSampler`` with DDIM (SDXL family) and ``GuidedFluxTrajectory`` over ``FluxSampler``'s
+/// flow-match schedule (FLUX family).
+public struct DemoSampler {
+    public let model: DemoModel
+    public let settings: DemoSamplingSettings
+
+    public init(model: DemoModel, settings: DemoSamplingSettings = DemoSamplingSettings()) {
+        self.model = model
+        self.settings = settings
+    }
+
+    /// The standard-normal starting noise of image `index` under `seed`: `[12, 16, 16]` values, the same for
+    /// both families and for a model and its pruned version.
+    public static func noise(seed: UInt64, index: Int) -> [Float] {
+        var generator = SeededGenerator(seed: seed &* 0xA076_1D64_78BD_642F &+ UInt64(index))
+        let count = PixelUnshuffleCodec.latentChannels * DemoArchitecture.latentSize * DemoArchitecture.latentSize
+        return (0..<count).map { _ in generator.nextNormal() }
+    }
+
+    /// A trajectory for `prompts` (the unit of pruning's objective) and the noise shape it starts from.
+    public func trajectory(prompts: [String]) throws -> (trajectory: any DenoisingTrajectory, noiseShape: [Int]) {
+        let (tokens, pooled) = try withoutGradients { try model.encode(prompts) }
+        let (nullTokens, nullPooled) = try withoutGradients { try model.encode([nil]) }
+        let batch = prompts.count
+        let side = DemoArchitecture.latentSize
+        switch model.denoiser {
+        case .sdxl(let unet):
+            let sampler = try SDXLSampler(
+                unet: unet, scheduler: try DDIMScheduler(config: DemoArchitecture.sdxlScheduler), steps: settings.steps,
+                guidanceScale: settings.guidanceScale,
+                conditioning: SDXLConditioning(
+                    promptEmbeds: tokens, pooledPromptEmbeds: pooled,
+                    negativePromptEmbeds: concatenate(Array(repeating: nullTokens, count: batch), axis: 0),
+                    negativePooledPromptEmbeds: concatenate(Array(repeating: nullPooled, count: batch), axis: 0)),
+                microConditioning: DemoArchitecture.microConditioning)
+            return (SDXLTrajectory(sampler: sampler, latentShape: [batch, PixelUnshuffleCodec.latentChannels, side, side], seed: 0),
+                    [batch, PixelUnshuffleCodec.latentChannels, side, side])
+        case .flux(let transformer):
+            let trajectory = try GuidedFluxTrajectory(
+                transformer: transformer, scheduler: try FlowMatchEulerDiscreteScheduler(config: DemoArchitecture.fluxScheduler),
+                steps: settings.steps, guidanceScale: settings.guidanceScale, promptEmbeds: tokens, pooledPromptEmbeds: pooled,
+                nullEmbeds: nullTokens, nullPooledEmbeds: nullPooled, latentHeight: side, latentWidth: side)
+            return (trajectory, [batch, (side / 2) * (side / 2), 4 * PixelUnshuffleCodec.latentChannels])
+        }
+    }
+
+    /// Samples one image per prompt from the noise of `noiseIndices` (``noise(seed:index:)``), with unit
+    /// `masks` applied inline.
+    ///
+    /// - Returns: final latents `[B, 12, 16, 16]` and images `[B, 3, 32, 32]` in [0, 1].
+    public func sample(
+        prompts: [String], seed: UInt64, noiseIndices: [Int], masks: UnitMasks = .none
+    ) throws -> (latents: Tensor, images: Tensor) {
+        precondition(prompts.count == noiseIndices.count, "one noise index per prompt")
+        var latentParts: [Tensor] = []
+        for start in stride(from: 0, to: prompts.count, by: settings.batchSize) {
+            let end = Swift.min(start + settings.batchSize, prompts.count)
+            let latents = try withoutGradients { () throws -> Tensor in
+                let (trajectory, noiseShape) = try trajectory(prompts: Array(prompts[start..<end]))
+                let side = DemoArchitecture.latentSize
+                let values = noiseIndices[start..<end].flatMap { Self.noise(seed: seed, index: $0) }
+                let noise = Tensor(values, shape: [end - start, PixelUnshuffleCodec.latentChannels, side, side])
+                let packed = model.architecture == .flux
+                var x = trajectory.initialLatents(noise: packed ? FluxLatentPacking.pack(noise).contiguous() : noise)
+                precondition(x.shape == noiseShape, "noise shape \(x.shape) does not fit the trajectory's \(noiseShape)")
+                for index in 0..<trajectory.stepCount { x = try trajectory.step(x, index: index, masks: masks) }
+                return packed ? FluxLatentPacking.unpack(x, height: side, width: side).contiguous() : x
+            }
+            latentParts.append(latents)
+        }
+        let latents = concatenate(latentParts, axis: 0)
+        return (latents, PixelUnshuffleCodec.decode(latents).contiguous())
+    }
+}

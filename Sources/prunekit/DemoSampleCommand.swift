@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import PruneDemo
+import PruneNN
+
+/// `prunekit demo-sample`: images from a demo model for prompts of the shapes grammar, as a PNG grid.
+struct DemoSampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo-sample",
+        abstract: "Generate images with a demo model (see train-demo) and write them as a PNG grid.",
+        discussion: """
+            Without --prompt, every prompt of the grammar is drawn once per --count, in a 6-column grid (one row \
+            per shape and colour: left, right, top, bottom, center, pair). Image i starts from the same noise for \
+            every model, so a pruned model's grid lines up with its original's. --compare-to samples another \
+            model (the unpruned original) from the same noise and reports PSNR and SSIM of the images and the MSE \
+            of the final latents. --json writes the adherence (and fidelity) scores.
+            """)
+
+    @Option(help: "A demo model directory (or a pruned export of one, with --text-from).") var model: String
+    @Option(help: "Take the tokenizer and text encoder from this demo model directory.") var textFrom: String?
+    @Option(help: "A demo model to compare against from the same noise (PSNR, SSIM, latent MSE).") var compareTo: String?
+    @Option(name: .customLong("prompt"), help: "A prompt (repeatable), e.g. \"a red circle on the left\".") var prompts: [String] = []
+    @Option(help: "Images per prompt.") var count: Int = 1
+    @Option(help: "Seed of the starting noise.") var seed: UInt64 = 1_000_003
+    @Option(help: "Sampling steps.") var steps: Int = 20
+    @Option(help: "Classifier-free guidance scale.") var guidance: Float = 3
+    @Option(help: "A safetensors file of unit masks (mask.<module key>).") var masks: String?
+    @Option(help: "Grid columns (default 6 for all prompts, else the number of prompts).") var columns: Int?
+    @Option(help: "Where to write the PNG grid.") var output: String
+    @Option(help: "Also write adherence scores to this JSON file.") var json: String?
+
+    func validate() throws {
+        guard count > 0, steps > 0 else { throw ValidationError("--count and --steps must be at least 1") }
+        if let columns, columns <= 0 { throw ValidationError("--columns must be positive") }
+    }
+
+    func run() throws {
+        let demo = try DemoModelDirectory.load(model, textDirectory: textFrom)
+        let chosen = try prompts.isEmpty ? ShapePrompt.all : prompts.map { try ShapePrompt(parsing: $0) }
+        let all = (0..<count).flatMap { _ in chosen }
+        let unitMasks = try masks.map(UnitMasks.load(path:)) ?? .none
+        let sampler = DemoSampler(model: demo, settings: DemoSamplingSettings(steps: steps, guidanceScale: guidance))
+        let settings = sampler.settings
+        let (latents, images) = try sampler.sample(prompts: all.map(\.text), seed: seed, noiseIndices: Array(all.indices), masks: unitMasks)
+        let grid = RGBImage.grid(images, columns: columns ?? (prompts.isEmpty ? 6 : chosen.count))
+        try PNGFile.write(grid, to: output)
+        let report = AdherenceReport(images: images.scalars(), size: DemoArchitecture.imageSize, prompts: all)
+        var lines = [report.summary]
+        var fidelity: DemoFidelity?
+        if let compareTo {
+            let reference = try DemoModelDirectory.load(compareTo)
+            let (referenceLatents, referenceImages) = try DemoSampler(model: reference, settings: settings).sample(
+                prompts: all.map(\.text), seed: seed, noiseIndices: Array(all.indices))
+            let side = DemoArchitecture.imageSize
+            let (psnr, ssim) = ImageMetrics.compare(images.scalars(), referenceImages.scalars(), count: all.count, height: side, width: side)
+            fidelity = DemoFidelity(
+                psnr: psnr, ssim: ssim, latentMSE: ImageMetrics.meanSquaredError(latents.scalars(), referenceLatents.scalars()))
+            lines.append(String(format: "vs %@: PSNR %.2f dB, SSIM %.4f, latent MSE %.3g", compareTo, psnr, ssim, fidelity!.latentMSE))
+        }
+        FileHandle.standardError.write(Data((lines + ["wrote \(output)"]).joined(separator: "\n").appending("\n").utf8))
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            try encoder.encode(DemoSampleReport(adherence: report, fidelity: fidelity)).write(to: URL(fileURLWithPath: json), options: .atomic)
+        }
+    }
+}
+
+/// Image and latent fidelity of one model's samples to another's from the same noise.
+struct DemoFidelity: Codable {
+    var psnr: Double
+    var ssim: Double
+    var latentMSE: Double
+
+    enum CodingKeys: String, CodingKey { case psnr, ssim, latentMSE = "latent_mse" }
+}
+
+/// What `demo-sample --json` writes.
+struct DemoSampleReport: Codable {
+    var adherence: AdherenceReport
+    var fidelity: DemoFidelity?
+}
