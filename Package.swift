@@ -23,6 +23,9 @@ let package = Package(
         .library(name: "GradientFlow", type: .dynamic, targets: ["GradientFlow"]),
         .library(name: "FPGM", type: .dynamic, targets: ["FPGM"]),
         .library(name: "DiT", type: .dynamic, targets: ["DiT"]),
+        // Example plugins (Examples/CriterionPlugin, Examples/ArchitecturePlugin): libExampleCriterion.so, libExampleArchitecture.so.
+        .library(name: "ExampleCriterion", type: .dynamic, targets: ["ExampleCriterion"]),
+        .library(name: "ExampleArchitecture", type: .dynamic, targets: ["ExampleArchitecture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -93,6 +96,12 @@ let package = Package(
         .target(name: "GradientFlow", dependencies: ["PrunePluginKit"], path: "Plugins/GradientFlow", swiftSettings: swiftSettings),
         .target(name: "FPGM", dependencies: ["CPrunePlugin"], path: "Plugins/FPGM", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "DiT", dependencies: ["PrunePluginKit"], path: "Plugins/DiT", swiftSettings: swiftSettings),
+        .target(
+            name: "ExampleCriterion", dependencies: ["PrunePluginKit"], path: "Examples/CriterionPlugin", exclude: ["README.md"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "ExampleArchitecture", dependencies: ["PrunePluginKit"], path: "Examples/ArchitecturePlugin", exclude: ["README.md"],
+            swiftSettings: swiftSettings),
 
         // Fixture lookup and numeric comparison helpers shared by the test targets.
         .target(name: "PruneTestSupport", dependencies: ["PruneTensor"], path: "Tests/PruneTestSupport", swiftSettings: swiftSettings),
@@ -104,7 +113,7 @@ let package = Package(
             name: "PruneSDXLTests", dependencies: ["PruneTestSupport", "PruneSDXL", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "PruneKitCLITests", dependencies: ["prunekit", "PruneTestSupport", "PruneKit", "PruneSDXL", "PruneNN", "PruneTensor"],
+            name: "PruneKitCLITests", dependencies: ["prunekit", "PruneTestSupport", "PruneKit", "PruneSDXL", "PruneFlux", "PruneDemo", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneFluxTests", dependencies: ["PruneTestSupport", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],

@@ -1,9 +1,11 @@
 """Runs the side-by-side benchmark of PruneKit and PyTorch (see compare.sh, which sets everything up).
 
-Every row runs once per side, each in its own child process (PruneKit: `prunekit-bench compare-row`,
-PyTorch: torch_rows.py), the two sides one after the other and in alternating order, with the same thread
-count. The parent reads each child's peak resident set size from `wait4` (ru_maxrss), and the child
-reports the wall time of every timed call (after untimed warm-ups); the row's time is their median.
+Every row runs `--rounds` times per side (default once), each time in its own child process (PruneKit:
+`prunekit-bench compare-row`, PyTorch: torch_rows.py), the two sides one after the other and in alternating
+order, with the same thread count. The parent reads each child's peak resident set size from `wait4`
+(ru_maxrss), and the child reports the wall time of every timed call (after untimed warm-ups); the row's time
+is the median over all rounds. The pruned rows also time the unpruned model in the same child, call by call
+alternately, which gives the pruning speedup.
 Outputs of both sides are compared, so a row whose two sides disagree is flagged rather than timed blind.
 """
 import argparse
@@ -110,7 +112,7 @@ def run_side(args, env, outputs, side, spec, round_index):
         child = json.load(handle)
     return {"samples": child["seconds"], "peak_rss_bytes": peak, "load_seconds": child["load_seconds"],
             "parameters": child["parameters"], "threads": child["threads"],
-            "baseline_rss_bytes": child["baseline_rss_bytes"], "output": output}
+            "baseline_rss_bytes": child["baseline_rss_bytes"], "dense_samples": child.get("dense_seconds"), "output": output}
 
 
 def measure(args, outputs, plan):
@@ -143,6 +145,11 @@ def measure(args, outputs, plan):
                            "baseline_rss_bytes": baseline, "working_set_bytes": peak - baseline,
                            "load_seconds": results[0]["load_seconds"], "parameters": results[0]["parameters"],
                            "threads": results[0]["threads"]}
+            if results[0]["dense_samples"] is not None:
+                dense = [value for r in results for value in r["dense_samples"]]
+                entry[side]["dense_seconds"] = statistics.median(dense)
+                entry[side]["dense_samples"] = dense
+                entry[side]["speedup"] = entry[side]["dense_seconds"] / entry[side]["seconds"]
         if "seconds" in entry["prunekit"] and "seconds" in entry["pytorch"]:
             entry["time_ratio"] = entry["prunekit"]["seconds"] / entry["pytorch"]["seconds"]
             entry["rss_ratio"] = entry["prunekit"]["peak_rss_bytes"] / entry["pytorch"]["peak_rss_bytes"]
@@ -154,17 +161,15 @@ def measure(args, outputs, plan):
 
 
 def pruning_speedups(measured):
-    """Per model and side: unpruned batch-1 forward time / pruned forward time at each percentage."""
+    """Per model and side: unpruned / pruned batch-1 forward time at each percentage, both timed in the pruned
+    row's process, call by call alternately."""
     speedups = {}
-    for model in ("sdxl", "flux"):
-        base = next((e for e in measured if e["name"] == f"{model}-forward-b1"), None)
-        for entry in measured:
-            if entry["model"] != model or entry["row"] != "pruned" or base is None:
-                continue
-            for side in ("prunekit", "pytorch"):
-                if "seconds" in entry.get(side, {}) and "seconds" in base.get(side, {}):
-                    speedups.setdefault(model, {}).setdefault(side, {})[str(entry["percent"])] = (
-                        base[side]["seconds"] / entry[side]["seconds"])
+    for entry in measured:
+        if entry["row"] != "pruned":
+            continue
+        for side in ("prunekit", "pytorch"):
+            if "speedup" in entry.get(side, {}):
+                speedups.setdefault(entry["model"], {}).setdefault(side, {})[str(entry["percent"])] = entry[side]["speedup"]
     return speedups
 
 
@@ -177,7 +182,7 @@ def machine_info(args, setup):
     swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.strip().splitlines()
     return {
         "cpu": cpu, "logical_cpus": os.cpu_count(), "memory_bytes": memory, "kernel": platform.release(),
-        "threads": args.threads, "swift": swift[0] if swift else "unknown", "openblas": setup.get("openblas_config", "unknown"),
+        "threads": args.threads, "niceness": os.nice(0), "swift": swift[0] if swift else "unknown", "openblas": setup.get("openblas_config", "unknown"),
         "python": platform.python_version(), "torch": torch.__version__, "diffusers": diffusers.__version__,
         "safetensors": safetensors.__version__, "torch_parallel": torch.__config__.parallel_info().strip().splitlines()[:6],
     }

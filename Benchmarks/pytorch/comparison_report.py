@@ -4,7 +4,7 @@ DESCRIPTIONS = {
     "forward": "forward, batch {batch}",
     "backward": "forward + backward to the unit masks, batch 1",
     "iteration": "EcoDiff mask-learning iteration, {steps} steps, checkpointed",
-    "pruned": "forward of the magnitude-pruned model ({percent} % of maskable parameters), batch 1",
+    "pruned": "forward of the magnitude-pruned model ({percent} % of maskable parameters), batch 1 (unpruned model loaded too)",
 }
 MODELS = {
     "sdxl": "SDXL-like U-Net (sdxl-bench, 32×32 latent, 77 tokens)",
@@ -82,7 +82,8 @@ def markdown(document):
         f"- Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs, {mib(machine['memory_bytes']) / 1024:.0f} GiB, Linux {machine['kernel']}",
         f"- Load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in document['load_average_before'])} before, "
         f"{', '.join(f'{v:.2f}' for v in document['load_average_after'])} after",
-        f"- Threads: {machine['threads']} on both sides (PRUNEKIT_THREADS / OpenBLAS; torch.set_num_threads, OMP/MKL)",
+        f"- Threads: {machine['threads']} on both sides (PRUNEKIT_THREADS / OpenBLAS; torch.set_num_threads, OMP/MKL); "
+        f"scheduling niceness {machine.get('niceness', 0)}",
         f"- PruneKit: {machine['swift']}; OpenBLAS {machine['openblas']}",
         f"- PyTorch: torch {machine['torch']}, diffusers {machine['diffusers']}, safetensors {machine['safetensors']}, Python {machine['python']}",
         "",
@@ -127,7 +128,8 @@ def markdown(document):
     lines += ["## Pruned forward", "",
               "`magnitude` criterion, global per unit kind, target = fraction of the maskable parameters, through "
               "`PruningPlan` and `PrunedExport`; the PyTorch side loads the same pruned files into diffusers with the "
-              "narrower Linear layers. Speedup = unpruned batch-1 forward / pruned batch-1 forward, same side.", "",
+              "narrower Linear layers. Speedup = unpruned / pruned batch-1 forward time, both timed in the pruned row's process, "
+              "call by call alternately (so the pruned rows' peak RSS holds both models).", "",
               "| model | removed | parameters | PruneKit speedup | PyTorch speedup |", "|---|---|---|---|---|"]
     for model, sides in document["pruning_speedups"].items():
         pruned = document["setup"].get(model, {}).get("pruned", {})

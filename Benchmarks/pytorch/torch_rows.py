@@ -48,6 +48,13 @@ def tensors(path):
     return {key: value.clone() for key, value in load_file(path).items()}
 
 
+def wall_seconds(body):
+    """(seconds, result) of one call of `body`."""
+    begin = time.perf_counter()
+    produced = body()
+    return time.perf_counter() - begin, produced
+
+
 def resident_bytes():
     """VmRSS of this process: after the imports, before the model loads (the runtime's own footprint)."""
     with open("/proc/self/status") as handle:
@@ -134,18 +141,31 @@ def main(argv):
         body = backward_body(model, args.model, tensors(inputs_path), os.path.join(args.work, args.model, "masks.safetensors"))
     else:
         body = iteration_body(model, args.model, os.path.join(args.work, args.model, "trajectory.safetensors"))
-    seconds, first = [], None
+    # The pruned row also times the unpruned model in this process, alternating calls (as PruneKit's side does).
+    dense_body = None
+    if args.row == "pruned":
+        dense_body = forward_body(torch_models.load_model(os.path.join(args.work, args.model, "model")), args.model,
+                                  tensors(inputs_path))
+    seconds, dense_seconds, first = [], [], None
     for call in range(args.warmups + max(args.iterations, 1)):
-        begin = time.perf_counter()
-        produced = body()
-        elapsed = time.perf_counter() - begin
+        if dense_body is not None and call % 2 == 1:
+            elapsed = wall_seconds(dense_body)[0]
+            if call >= args.warmups:
+                dense_seconds.append(elapsed)
+        elapsed, produced = wall_seconds(body)
         if call == 0:
             first = produced
         if call >= args.warmups:
             seconds.append(elapsed)
+        if dense_body is not None and call % 2 == 0:
+            elapsed = wall_seconds(dense_body)[0]
+            if call >= args.warmups:
+                dense_seconds.append(elapsed)
     save_file({key: value.detach().contiguous() for key, value in first.items()}, args.output)
     result = {"seconds": seconds, "load_seconds": load_seconds, "parameters": sum(p.numel() for p in model.parameters()),
               "threads": torch.get_num_threads(), "baseline_rss_bytes": baseline}
+    if dense_body is not None:
+        result["dense_seconds"] = dense_seconds
     with open(args.result + ".tmp", "w") as handle:
         json.dump(result, handle, sort_keys=True)
     os.replace(args.result + ".tmp", args.result)

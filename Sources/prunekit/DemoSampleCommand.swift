@@ -19,18 +19,21 @@ struct DemoSampleCommand: ParsableCommand {
     @Option(help: "A demo model directory (or a pruned export of one, with --text-from).") var model: String
     @Option(help: "Take the tokenizer and text encoder from this demo model directory.") var textFrom: String?
     @Option(help: "A demo model to compare against from the same noise (PSNR, SSIM, latent MSE).") var compareTo: String?
+    @Option(help: "--compare-to: sample the reference with this many steps (default: --steps), e.g. a 20-step teacher for a 4-step student.")
+    var referenceSteps: Int?
     @Option(name: .customLong("prompt"), help: "A prompt (repeatable), e.g. \"a red circle on the left\".") var prompts: [String] = []
     @Option(help: "Images per prompt.") var count: Int = 1
     @Option(help: "Seed of the starting noise.") var seed: UInt64 = 1_000_003
     @Option(help: "Sampling steps.") var steps: Int = 20
-    @Option(help: "Classifier-free guidance scale.") var guidance: Float = 3
+    @Option(help: "Classifier-free guidance scale (default: the model's, from demo.json or its family: SDXL 1, FLUX 3).")
+    var guidance: Float?
     @Option(help: "A safetensors file of unit masks (mask.<module key>).") var masks: String?
     @Option(help: "Grid columns (default 6 for all prompts, else the number of prompts).") var columns: Int?
     @Option(help: "Where to write the PNG grid.") var output: String
     @Option(help: "Also write adherence scores to this JSON file.") var json: String?
 
     func validate() throws {
-        guard count > 0, steps > 0 else { throw ValidationError("--count and --steps must be at least 1") }
+        guard count > 0, steps > 0, (referenceSteps ?? 1) > 0 else { throw ValidationError("--count, --steps and --reference-steps must be at least 1") }
         if let columns, columns <= 0 { throw ValidationError("--columns must be positive") }
     }
 
@@ -39,7 +42,8 @@ struct DemoSampleCommand: ParsableCommand {
         let chosen = try prompts.isEmpty ? ShapePrompt.all : prompts.map { try ShapePrompt(parsing: $0) }
         let all = (0..<count).flatMap { _ in chosen }
         let unitMasks = try masks.map(UnitMasks.load(path:)) ?? .none
-        let sampler = DemoSampler(model: demo, settings: DemoSamplingSettings(steps: steps, guidanceScale: guidance))
+        let guidanceScale = try guidance ?? DemoModelDirectory.card(textFrom ?? model)?.sampling.guidanceScale ?? demo.architecture.defaultGuidanceScale
+        let sampler = DemoSampler(model: demo, settings: DemoSamplingSettings(steps: steps, guidanceScale: guidanceScale))
         let settings = sampler.settings
         let (latents, images) = try sampler.sample(prompts: all.map(\.text), seed: seed, noiseIndices: Array(all.indices), masks: unitMasks)
         let grid = RGBImage.grid(images, columns: columns ?? (prompts.isEmpty ? 6 : chosen.count))
@@ -49,7 +53,9 @@ struct DemoSampleCommand: ParsableCommand {
         var fidelity: DemoFidelity?
         if let compareTo {
             let reference = try DemoModelDirectory.load(compareTo)
-            let (referenceLatents, referenceImages) = try DemoSampler(model: reference, settings: settings).sample(
+            var referenceSettings = settings
+            referenceSettings.steps = referenceSteps ?? settings.steps
+            let (referenceLatents, referenceImages) = try DemoSampler(model: reference, settings: referenceSettings).sample(
                 prompts: all.map(\.text), seed: seed, noiseIndices: Array(all.indices))
             let side = DemoArchitecture.imageSize
             let (psnr, ssim) = ImageMetrics.compare(images.scalars(), referenceImages.scalars(), count: all.count, height: side, width: side)
@@ -68,14 +74,6 @@ struct DemoSampleCommand: ParsableCommand {
 }
 
 /// Image and latent fidelity of one model's samples to another's from the same noise.
-struct DemoFidelity: Codable {
-    var psnr: Double
-    var ssim: Double
-    var latentMSE: Double
-
-    enum CodingKeys: String, CodingKey { case psnr, ssim, latentMSE = "latent_mse" }
-}
-
 /// What `demo-sample --json` writes.
 struct DemoSampleReport: Codable {
     var adherence: AdherenceReport

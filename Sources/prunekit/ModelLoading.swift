@@ -1,4 +1,5 @@
 import Foundation
+import PruneDemo
 import PruneFlux
 import PruneKit
 import PruneNN
@@ -15,9 +16,12 @@ enum Architectures {
         return registry
     }()
 
-    /// Loads the model directory with the architecture its `config.json` names.
+    /// Loads the model directory with the architecture its `config.json` names; a demo model directory (one
+    /// with its own text encoder) loads as a ``DemoPrunableModel``, which encodes prompts and samples with
+    /// the demo schedule.
     static func loadModel(directory: String) throws -> any PrunableModel {
-        try registry.loadModel(directory: directory)
+        if DemoModelDirectory.isDemoModel(directory) { return try DemoPrunableModel(directory: directory) }
+        return try registry.loadModel(directory: directory)
     }
 
     /// Every preset name: model presets, then scheduler presets that are not also model presets.

@@ -30,6 +30,9 @@ struct PruneCheckpoint {
         metadata["prunekit.optimizer_steps"] = String(optimizer.stepCount)
         metadata["prunekit.next_epoch"] = String(nextEpoch)
         metadata["prunekit.next_prompt"] = String(nextPrompt)
+        // The checkpoint sits next to the output, whose folder may not exist yet.
+        try FileManager.default.createDirectory(
+            at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         try SafetensorsWriter.write(tensors, metadata: metadata, to: path)
     }
 

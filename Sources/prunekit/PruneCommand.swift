@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PruneDemo
 import PruneKit
 import PruneNN
 import PruneTensor
@@ -10,6 +11,12 @@ struct PruneCommand: ParsableCommand {
         commandName: "prune",
         abstract: "Score heads and FFN neurons, remove the least important, and export a smaller diffusers model.",
         discussion: """
+            With no --model and no --preset, prunes the embedded SDXL-architecture demo model (Models/demo-sdxl) with \
+            EcoDiff at 20 % and writes the pruned model to prunekit-demo/pruned-demo-sdxl and a report (report.md, \
+            report.json, original-vs-pruned PNG grids, the loss curve, kept units per module) to prunekit-demo/report. \
+            --report DIR writes the same report for any demo model. Demo models calibrate on their 72 prompts unless \
+            --prompts is given.
+
             Calibration: one trajectory per prompt of --embeddings (prompt_embeds etc. may hold P prompts in \
             dimension 0; each becomes a batch-1 sample), initial noise drawn from --seed per prompt, target = the \
             unmasked model's final latents. Data-free criteria (magnitude, random) skip the calibration runs. \
@@ -26,7 +33,7 @@ struct PruneCommand: ParsableCommand {
 
     @Option(help: "A model directory (its config.json names the architecture).") var model: String?
     @Option(help: "A pruning criterion (see `prunekit criteria`).") var criterion: String = "ecodiff"
-    @Option(help: "Fraction to remove, in [0, 1].") var target: Double
+    @Option(help: "Fraction to remove, in [0, 1].") var target: Double = 0.2
     @Option(help: "What --target is a fraction of: parameters or units.") var targetKind: TargetKind = .parameters
     @Option(help: "Rank units globally (per unit kind) or per module: global, per-module.") var scope: Scope = .global
     @Option(help: "Only modules matching this glob (or re:REGEX) are pruned; repeatable.") var include: [String] = []
@@ -48,9 +55,15 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Image width in pixels (SDXL default: sample_size × 8; FLUX: 1024).") var width: Int?
     @Option(help: "Seed of the calibration noise and of the criterion.") var seed: UInt64 = 0
     @Option(help: "ecodiff: passes over the calibration prompts.") var epochs: Int = 4
+    @Option(help: "ecodiff: the sparsity penalty's weight β (default: EcoDiff's for the architecture, SDXL 0.5, FLUX 0.01).")
+    var penaltyWeight: Float?
     @Option(help: "ecodiff: one learning rate for every unit kind (default: EcoDiff's per-kind rates).")
     var learningRate: Float?
-    @Option(help: "Where to write the pruned model directory (must not exist unless --overwrite).") var out: String
+    @Option(help: "Where to write the pruned model directory (must not exist unless --overwrite; default for the demo: \(DemoDefaults.output)).")
+    var out: String?
+    @Option(help: "Also write a report folder (demo models: images of original vs pruned, adherence, fidelity, latency, loss curve).")
+    var report: String?
+    @Option(help: "--report: evaluation images per prompt (72 prompts).") var reportSamples: Int = 1
     @Flag(help: "Replace an existing --out directory.") var overwrite = false
     @Option(help: "ecodiff: save λ and the optimizer state every N optimizer steps (0: never).") var checkpointEvery: Int = 1
     @Option(help: "ecodiff: the checkpoint file (default: <out>.resume.safetensors).") var checkpoint: String?
@@ -64,7 +77,18 @@ struct PruneCommand: ParsableCommand {
         do { _ = try CriterionRegistry.shared.criterion(named: criterion) } catch {
             throw ValidationError(error.description)
         }
-        guard model != nil || preset != nil else { throw ValidationError("give --model DIR or --preset NAME (or both)") }
+        guard reportSamples >= 1 else { throw ValidationError("--report-samples must be at least 1, got \(reportSamples)") }
+        if model == nil, preset == nil {
+            do { _ = try EmbeddedDemoModels.directory(.sdxl) } catch { throw ValidationError("\(error)") }
+        } else if out == nil {
+            throw ValidationError("give --out DIR for the pruned model")
+        }
+        if report != nil, let model, !DemoModelDirectory.isDemoModel(model) {
+            throw ValidationError("--report samples images with the model's own text encoder, so it needs a demo model; \(model) has none")
+        }
+        if report != nil, model == nil, preset != nil {
+            throw ValidationError("--report needs a demo model (--model Models/demo-sdxl, say), not a preset")
+        }
         if let preset {
             do { _ = try Architectures.trajectorySettings(preset: preset) } catch { throw ValidationError("\(error)") }
             if model == nil {
@@ -83,29 +107,43 @@ struct PruneCommand: ParsableCommand {
         if let randomPrompts, randomPrompts < 1 { throw ValidationError("--random-prompts must be at least 1, got \(randomPrompts)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let penaltyWeight, !(penaltyWeight >= 0) { throw ValidationError("--penalty-weight must be 0 or more, got \(penaltyWeight)") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
         for (name, value) in [("--height", height), ("--width", width)] {
             if let value, value < 16 || value % 16 != 0 { throw ValidationError("\(name) must be a positive multiple of 16, got \(value)") }
         }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery)") }
-        if resume, !FileManager.default.fileExists(atPath: checkpoint ?? PruneCheckpoint.defaultPath(forOutput: out)) {
-            throw ValidationError("--resume: no checkpoint at \(checkpoint ?? PruneCheckpoint.defaultPath(forOutput: out))")
+        if resume, !FileManager.default.fileExists(atPath: checkpointPath) {
+            throw ValidationError("--resume: no checkpoint at \(checkpointPath)")
         }
-        if !overwrite, FileManager.default.fileExists(atPath: out) {
-            throw ValidationError("--out \(out) already exists (pass --overwrite to replace it)")
+        for (flag, path) in [("--out", outputDirectory), ("--report", reportDirectory ?? "")] where !path.isEmpty {
+            if !replacesOutputs, FileManager.default.fileExists(atPath: path) {
+                throw ValidationError("\(flag) \(path) already exists (pass --overwrite to replace it)")
+            }
         }
     }
+
+    /// Whether this is the out-of-the-box run: the embedded demo model, no model or preset given.
+    var isDemoDefault: Bool { model == nil && preset == nil }
+    /// `--model`, or the embedded SDXL demo model for the out-of-the-box run.
+    var modelDirectory: String? { model ?? (isDemoDefault ? try? EmbeddedDemoModels.directory(.sdxl) : nil) }
+    var outputDirectory: String { out ?? DemoDefaults.output }
+    var reportDirectory: String? { report ?? (isDemoDefault ? DemoDefaults.report : nil) }
+    /// The out-of-the-box run replaces its own default folders; anything named explicitly needs --overwrite.
+    var replacesOutputs: Bool { overwrite || (isDemoDefault && out == nil && report == nil) }
+    var checkpointPath: String { checkpoint ?? PruneCheckpoint.defaultPath(forOutput: outputDirectory) }
 
     /// How the ecodiff run saves and resumes: the settings below must match for a resume.
     var checkpointing: PruneEcoDiff.Checkpointing {
         PruneEcoDiff.Checkpointing(
-            path: checkpoint ?? PruneCheckpoint.defaultPath(forOutput: out), everySteps: checkpointEvery, resume: resume,
+            path: checkpointPath, everySteps: checkpointEvery, resume: resume,
             identity: [
-                "prunekit.model": model.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "none",
+                "prunekit.model": modelDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "none",
                 "prunekit.embeddings": (embeddings ?? prompts).map { URL(fileURLWithPath: $0).standardizedFileURL.path }
                     ?? "random \(randomPrompts ?? 0)",
                 "prunekit.preset": preset ?? "none", "prunekit.seed": String(seed), "prunekit.steps": steps.map(String.init) ?? "default",
                 "prunekit.epochs": String(epochs), "prunekit.learning_rate": learningRate.map { String($0) } ?? "default",
+                "prunekit.penalty_weight": penaltyWeight.map { String($0) } ?? "default",
             ])
     }
 
@@ -124,7 +162,9 @@ struct PruneCommand: ParsableCommand {
         let loaded = try loadModel()
         let groups = loaded.unitGroups
         let parameters = loaded.parameters.parameters
+        let pruningStart = Date()
         let calibration = criterion.requiresCalibration ? try calibrationSamples(for: loaded) : []
+        var lossHistory: [LossPoint] = []
 
         let name = criterion.name
         let start = Date()
@@ -140,8 +180,9 @@ struct PruneCommand: ParsableCommand {
                 printProgress("\(name)\(share): \(progress.message)\(eta)")
             })
         if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
-            ecodiff = PruneEcoDiff.configured(ecodiff, settings: loaded.ecoDiffSettings, epochs: epochs, learningRate: learningRate)
-            ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context, checkpointing: checkpointing)
+            ecodiff = PruneEcoDiff.configured(
+                ecodiff, settings: loaded.ecoDiffSettings, epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight)
+            ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context, checkpointing: checkpointing) { lossHistory.append($0) }
             criterion = ecodiff
             context.progress = { _ in }
         }
@@ -150,16 +191,44 @@ struct PruneCommand: ParsableCommand {
         let result = try plan.select(scores: scores, groups: groups, shapes: context.shapes)
         print(result.text)
 
-        let provenance = PruningProvenance(criterion: name, target: target, seed: seed, sourceDirectory: model)
-        printProgress("exporting to \(out)")
+        let provenance = PruningProvenance(criterion: name, target: target, seed: seed, sourceDirectory: modelDirectory)
+        printProgress("exporting to \(outputDirectory)")
         let manifest = try loaded.exportPruned(
-            selection: result.selection, to: out, provenance: provenance, replacing: overwrite, dtype: .float32)
-        print("wrote \(out): \(manifest.parameterCount) parameters (from \(manifest.source.parameterCount))")
+            selection: result.selection, to: outputDirectory, provenance: provenance, replacing: replacesOutputs, dtype: .float32)
+        print("wrote \(outputDirectory): \(manifest.parameterCount) parameters (from \(manifest.source.parameterCount))")
+
+        if let reportDirectory, let demo = loaded as? DemoPrunableModel {
+            let run = PruningReportWriter.Run(
+                command: (["prunekit"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+                modelName: modelDirectory ?? "", criterion: name, target: target, seed: seed, calibrationPrompts: calibration.count,
+                sampling: try demoSampling(for: demo), pruningSeconds: Date().timeIntervalSince(pruningStart), modules: result.rows,
+                loss: lossHistory, samplesPerPrompt: reportSamples)
+            let pruned = try DemoModelDirectory.load(outputDirectory)
+            let written = try PruningReportWriter.write(
+                original: demo.demo, pruned: pruned, run: run, to: reportDirectory, replacing: replacesOutputs, progress: printProgress)
+            print(
+                String(
+                    format: "adherence %.1f %% → %.1f %% (strict, all four); PSNR %.2f dB, SSIM %.4f to the original; %.1f → %.1f ms per image",
+                    written.original.adherence.strict.all * 100, written.pruned.adherence.strict.all * 100, written.fidelity.psnr,
+                    written.fidelity.ssim, written.original.millisecondsPerImage, written.pruned.millisecondsPerImage))
+            print("report: \(URL(fileURLWithPath: reportDirectory).appendingPathComponent("report.md").path)")
+        }
     }
 
-    /// `--model`'s directory, or `--preset`'s denoiser with weights drawn from `--seed`.
+    /// The steps and guidance the demo model is calibrated (and the report sampled) with.
+    func demoSampling(for demo: DemoPrunableModel) throws -> DemoSamplingSettings {
+        let resolved = try trajectorySettings().filled(from: demo.defaultTrajectorySettings)
+        return DemoSamplingSettings(
+            steps: resolved.steps ?? 20, guidanceScale: resolved.guidanceScale ?? demo.demo.architecture.defaultGuidanceScale)
+    }
+
+    /// `--model`'s directory (the embedded demo model when neither --model nor --preset is given), or
+    /// `--preset`'s denoiser with weights drawn from `--seed`.
     func loadModel() throws -> any PrunableModel {
-        if let model { return try Architectures.loadModel(directory: model) }
+        if let modelDirectory {
+            if isDemoDefault { printProgress("pruning the embedded demo model \(modelDirectory)") }
+            return try Architectures.loadModel(directory: modelDirectory)
+        }
         printProgress("building preset \(preset!) with random weights (seed \(seed))")
         return try Architectures.registry.makeModel(preset: preset!, seed: seed)
     }
@@ -168,7 +237,7 @@ struct PruneCommand: ParsableCommand {
     /// gives the schedule, steps and guidance; the image size stays the model's own unless given).
     func trajectorySettings() throws -> TrajectorySettings {
         let base = try preset.map(Architectures.trajectorySettings(preset:)) ?? TrajectorySettings()
-        let ownSize = model == nil
+        let ownSize = modelDirectory == nil
         return TrajectorySettings(
             scheduler: base.scheduler, steps: steps ?? base.steps, guidanceScale: guidance ?? base.guidanceScale,
             height: height ?? (ownSize ? base.height : nil), width: width ?? (ownSize ? base.width : nil))
@@ -189,6 +258,10 @@ struct PruneCommand: ParsableCommand {
             let lines = PromptFile.prompts(in: text)
             guard !lines.isEmpty else { throw CLIError.invalidFile(path: path, reason: "holds no prompts (one per line)") }
             conditionings = try encoder.encode(prompts: lines)
+        } else if randomPrompts == nil, let demo = model as? DemoPrunableModel {
+            let prompts = ShapePrompt.all.map(\.text)
+            printProgress("calibrating on the demo's \(prompts.count) prompts (no --prompts)")
+            conditionings = try demo.encode(prompts: prompts)
         } else if let randomPrompts {
             printProgress("calibrating on \(randomPrompts) prompts of random conditioning (no --embeddings)")
             conditionings = model.randomConditioning(count: randomPrompts, seed: seed)
@@ -200,4 +273,10 @@ struct PruneCommand: ParsableCommand {
             printProgress("calibration prompt \(index + 1)/\(conditionings.count)")
         }
     }
+}
+
+/// Where the out-of-the-box `prunekit prune` writes.
+enum DemoDefaults {
+    static let output = "prunekit-demo/pruned-demo-sdxl"
+    static let report = "prunekit-demo/report"
 }

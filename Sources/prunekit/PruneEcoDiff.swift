@@ -1,4 +1,5 @@
 import Foundation
+import PruneDemo
 import PruneKit
 import PruneNN
 import PruneTensor
@@ -7,14 +8,15 @@ import PruneTensor
 /// prompt reports its loss terms, the kept fraction and an ETA; the learned λ then go to the registry's
 /// criterion as ``EcoDiffCriterion/lambdas``.
 enum PruneEcoDiff {
-    /// `base` (the registry's `ecodiff`) with the architecture's EcoDiff `settings`, `epochs`, and an
-    /// optional learning rate for every unit kind.
+    /// `base` (the registry's `ecodiff`) with the architecture's EcoDiff `settings`, `epochs`, and optionally
+    /// one learning rate for every unit kind and another penalty weight β.
     static func configured(
-        _ base: EcoDiffCriterion, settings: EcoDiffSettings, epochs: Int, learningRate: Float?
+        _ base: EcoDiffCriterion, settings: EcoDiffSettings, epochs: Int, learningRate: Float?, penaltyWeight: Float? = nil
     ) -> EcoDiffCriterion {
         var criterion = base
         criterion.parametrization = settings.parametrization
         criterion.objective = settings.objective
+        if let penaltyWeight { criterion.objective.penaltyWeight = penaltyWeight }
         criterion.learningRates = settings.learningRates
         if let learningRate {
             criterion.learningRates = Dictionary(uniqueKeysWithValues: UnitKind.allCases.map { ($0, learningRate) })
@@ -38,7 +40,11 @@ enum PruneEcoDiff {
     /// Trains λ with `criterion`'s settings on `context`'s calibration samples, printing progress to stderr,
     /// saving and resuming as `checkpointing` says (the file is removed once training completes).
     /// - Returns: the learned λ by module key.
-    static func train(_ criterion: EcoDiffCriterion, context: ScoringContext, checkpointing: Checkpointing? = nil) throws -> [String: [Float]] {
+    /// - Parameter onIteration: sees each iteration's loss terms and the kept share (for the report's loss curve).
+    static func train(
+        _ criterion: EcoDiffCriterion, context: ScoringContext, checkpointing: Checkpointing? = nil,
+        onIteration: (LossPoint) -> Void = { _ in }
+    ) throws -> [String: [Float]] {
         guard !context.calibration.isEmpty else { throw CriterionError.missingCalibration(criterion: criterion.name) }
         let masks = MaskSet(groups: context.groups, parametrization: criterion.parametrization, initialValue: criterion.initialValue)
         var schedule = criterion.schedule
@@ -66,6 +72,10 @@ enum PruneEcoDiff {
         try trainer.train(context.calibration, fromEpoch: firstEpoch, prompt: firstPrompt) { event in
             completed += 1
             let kept = keptFraction(masks)
+            onIteration(
+                LossPoint(
+                    iteration: completed, total: event.value.total, reconstruction: event.value.reconstruction, penalty: event.value.penalty,
+                    kept: kept))
             let elapsed = Date().timeIntervalSince(start)
             let eta = elapsed / Double(completed - resumedAt) * Double(total - completed)
             printProgress(

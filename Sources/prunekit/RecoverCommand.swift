@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PruneDemo
 import PruneKit
 import PruneTensor
 
@@ -12,7 +13,10 @@ struct RecoverCommand: ParsableCommand {
             The pruned model (student) learns the original's (teacher's) denoising steps along the teacher's own \
             trajectories: loss = MSE(student step from the teacher's latents, the teacher's next latents). LoRA \
             adapters (attention and FFN projections) are merged into the weights, so --out is a plain dense model \
-            of the pruned size. Prints the losses before and after; --report writes them as JSON.
+            of the pruned size. Prints the losses before and after; --report writes them as JSON. \
+            --student-steps S < the teacher's T steps (S dividing T) distils steps too: student step j learns the \
+            teacher's steps k·j … k·(j+1), k = T/S — with --pruned the original itself, this makes a few-step model. \
+            Demo models calibrate on their 72 prompts unless --prompts, --embeddings or --random-prompts is given.
             """)
 
     enum Method: String, CaseIterable, ExpressibleByArgument { case lora, full }
@@ -25,9 +29,13 @@ struct RecoverCommand: ParsableCommand {
     @Option(help: "Optimizer steps, one (prompt, step) pair each.") var iterations: Int = 200
     @Option(help: "AdamW learning rate (default: 1e-3 for LoRA, 1e-4 for full).") var learningRate: Float?
     @Option(help: "A safetensors file with prompt embeddings (as for `prune`).") var embeddings: String?
+    @Option(help: "A text file of prompts, one per line (models with their own text encoder, e.g. the demo models).")
+    var prompts: String?
     @Option(help: "Without --embeddings: this many prompts of random conditioning.") var randomPrompts: Int?
     @Option(help: "A preset naming the schedule (default: the model's own).") var preset: String?
     @Option(help: "Denoising steps of each trajectory (default: the preset's).") var steps: Int?
+    @Option(help: "Step distillation: the student's steps (must divide the teacher's).") var studentSteps: Int?
+    @Option(help: "Teacher trajectories per prompt, each from its own noise.") var trajectoriesPerPrompt: Int = 1
     @Option(help: "Image height in pixels.") var height: Int?
     @Option(help: "Image width in pixels.") var width: Int?
     @Option(help: "Seed of the noise, the LoRA initialisation and the pair order.") var seed: UInt64 = 0
@@ -39,9 +47,12 @@ struct RecoverCommand: ParsableCommand {
         guard iterations >= 0 else { throw ValidationError("--iterations must be 0 or more, got \(iterations)") }
         guard rank >= 1 else { throw ValidationError("--rank must be at least 1, got \(rank)") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
-        guard (embeddings == nil) != (randomPrompts == nil) else {
-            throw ValidationError("give exactly one of --embeddings FILE or --random-prompts N")
+        let sources = [embeddings, prompts, randomPrompts.map(String.init)].compactMap { $0 }.count
+        guard sources == 1 || (sources == 0 && DemoModelDirectory.isDemoModel(original)) else {
+            throw ValidationError("give exactly one of --embeddings FILE, --prompts FILE or --random-prompts N")
         }
+        guard trajectoriesPerPrompt >= 1 else { throw ValidationError("--trajectories-per-prompt must be at least 1") }
+        if let studentSteps, studentSteps < 1 { throw ValidationError("--student-steps must be at least 1, got \(studentSteps)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if !overwrite, FileManager.default.fileExists(atPath: out) {
             throw ValidationError("--out \(out) already exists (pass --overwrite to replace it)")
@@ -54,13 +65,17 @@ struct RecoverCommand: ParsableCommand {
         guard teacher.architectureName == student.architectureName else {
             throw CLIError.badOption("--original is a \(teacher.architectureName) but --pruned is a \(student.architectureName)")
         }
-        let prompts = try embeddings.map { try PruneCalibration.Embeddings(path: $0).conditionings(for: teacher) }
-            ?? teacher.randomConditioning(count: randomPrompts ?? 1, seed: seed)
+        let once = try conditionings(for: teacher)
+        let prompts = (0..<trajectoriesPerPrompt).flatMap { _ in once }
         let base = try preset.map(Architectures.trajectorySettings(preset:)) ?? TrajectorySettings()
         let settings = TrajectorySettings(
             scheduler: base.scheduler, steps: steps ?? base.steps, guidanceScale: base.guidanceScale, height: height, width: width)
         printProgress("recover: running the original on \(prompts.count) prompts")
-        let recovery = try DistillationRecovery(teacher: teacher, student: student, prompts: prompts, settings: settings, seed: seed)
+        let studentSettings = studentSteps.map { steps in
+            TrajectorySettings(scheduler: settings.scheduler, steps: steps, guidanceScale: settings.guidanceScale, height: height, width: width)
+        }
+        let recovery = try DistillationRecovery(
+            teacher: teacher, student: student, prompts: prompts, settings: settings, studentSettings: studentSettings, seed: seed)
         let recoveryMethod: RecoveryMethod = method == .lora ? .lowRank(rank: rank, alpha: alpha) : .fullFineTune
         let start = Date()
         let result = try recovery.run(
@@ -90,5 +105,21 @@ struct RecoverCommand: ParsableCommand {
             try encoder.encode(result).write(to: URL(fileURLWithPath: report), options: .atomic)
         }
         print("wrote \(out)")
+    }
+
+    /// The prompts' conditioning: `--embeddings`, `--prompts` (encoded by the model), `--random-prompts`, or a
+    /// demo model's 72 prompts.
+    func conditionings(for teacher: any PrunableModel) throws -> [PromptConditioning] {
+        if let embeddings { return try PruneCalibration.Embeddings(path: embeddings).conditionings(for: teacher) }
+        if let randomPrompts { return teacher.randomConditioning(count: randomPrompts, seed: seed) }
+        guard let encoder = teacher as? any PromptEncoding else {
+            throw CLIError.badOption("--prompts needs a model with its own text encoder; give --embeddings for \(teacher.architectureName)")
+        }
+        if let path = prompts {
+            let lines = PromptFile.prompts(in: try String(contentsOfFile: path, encoding: .utf8))
+            guard !lines.isEmpty else { throw CLIError.invalidFile(path: path, reason: "holds no prompts (one per line)") }
+            return try encoder.encode(prompts: lines)
+        }
+        return try encoder.encode(prompts: ShapePrompt.all.map(\.text))
     }
 }

@@ -27,7 +27,7 @@ struct TrainDemoCommand: ParsableCommand {
     @Option(help: "Peak learning rate (100-step warm-up, cosine decay to 10 %).") var learningRate: Float = 1e-3
     @Option(help: "Evaluation images per prompt (72 prompts); 0 skips the evaluation.") var evalSamples: Int = 3
     @Option(help: "Sampling steps of the evaluation.") var samplingSteps: Int = 20
-    @Option(help: "Classifier-free guidance scale of the evaluation.") var guidance: Float = 3
+    @Option(help: "Classifier-free guidance scale of the evaluation (default: the family's, SDXL 1, FLUX 3).") var guidance: Float?
 
     func validate() throws {
         guard DemoArchitecture(rawValue: architecture) != nil else {
@@ -69,7 +69,7 @@ struct TrainDemoCommand: ParsableCommand {
         try shipped.assign(textEncoder: averaged.textEncoder, denoiser: averaged.denoiser)
         // Stored as float16 (the 10 MB budget of both shipped models); evaluate exactly what is stored.
         shipped.roundWeights(to: .float16)
-        let sampling = DemoSamplingSettings(steps: samplingSteps, guidanceScale: guidance)
+        let sampling = DemoSamplingSettings(steps: samplingSteps, guidanceScale: guidance ?? architecture.defaultGuidanceScale)
         var evaluation: DemoEvaluation?
         var evaluationSeconds = 0.0
         if evalSamples > 0 {

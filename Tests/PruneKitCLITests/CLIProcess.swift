@@ -22,11 +22,15 @@ enum CLIProcess {
     }
 
     /// Starts `prunekit arguments`, with the Swift runtime's crash reporter off so a trap ends it at once.
-    static func start(_ arguments: [String], standardError: FileHandle? = nil) throws -> Process {
+    /// `environment` entries are added to (or replace) this process's; `directory` is the working directory.
+    static func start(
+        _ arguments: [String], standardError: FileHandle? = nil, environment extra: [String: String] = [:], directory: String? = nil
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["SWIFT_BACKTRACE"] = "enable=no"
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
@@ -36,12 +40,14 @@ enum CLIProcess {
     }
 
     /// Runs `prunekit arguments` to completion (at most `timeout` seconds, then SIGKILL).
-    static func run(_ arguments: [String], timeout: TimeInterval = 300) throws -> Outcome {
+    static func run(
+        _ arguments: [String], timeout: TimeInterval = 300, environment: [String: String] = [:], directory: String? = nil
+    ) throws -> Outcome {
         let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-stderr-\(UUID().uuidString)").path
         _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: errorPath) }
         let errorHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        let process = try start(arguments, standardError: errorHandle)
+        let process = try start(arguments, standardError: errorHandle, environment: environment, directory: directory)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { usleep(2000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }

@@ -130,7 +130,7 @@ import Testing
         #expect(scores.byModule.values.flatMap { $0 }.allSatisfy { $0 > 0 })
     }
 
-    @Test("EcoDiff with one tiny training iteration scores units by λ, FFN λ clamped at 0")
+    @Test("EcoDiff with one tiny training iteration scores units by their raw λ, clamped only for the kinds asked")
     func ecodiffOnFixture() throws {
         let context = try Self.sdxlContext()
         let criterion = EcoDiffCriterion(
@@ -142,15 +142,16 @@ import Testing
         // One AdamW step of lr 0.1 from λ = 0 moves every λ by about ±0.1.
         #expect(all.contains { $0 != 0 })
         #expect(all.allSatisfy { abs($0) <= 0.11 })
-        for group in context.groups where group.kind == .feedForwardNeuron {
-            #expect(scores[group.moduleKey]!.allSatisfy { $0 >= 0 })
-        }
-        // Given λ are scored without training, clamped for FFN only.
-        let given = EcoDiffCriterion(
-            lambdas: Dictionary(uniqueKeysWithValues: context.groups.map { ($0.moduleKey, [Float](repeating: -1, count: $0.unitCount)) }))
-        let fixed = try given.scores(in: ScoringContext(groups: context.groups, parameters: [:]))
+        // Given λ are scored without training: raw by default (so a target orders even negative λ), clamped
+        // at 0 for the kinds in clampedKinds.
+        let lambdas = Dictionary(
+            uniqueKeysWithValues: context.groups.map { group in (group.moduleKey, (0..<group.unitCount).map { -1 - Float($0) }) })
+        let raw = try EcoDiffCriterion(lambdas: lambdas).scores(in: ScoringContext(groups: context.groups, parameters: [:]))
+        let clamped = try EcoDiffCriterion(clampedKinds: [.feedForwardNeuron], lambdas: lambdas)
+            .scores(in: ScoringContext(groups: context.groups, parameters: [:]))
         for group in context.groups {
-            #expect(fixed[group.moduleKey]!.allSatisfy { $0 == (group.kind == .feedForwardNeuron ? 0 : -1) })
+            #expect(raw[group.moduleKey]! == lambdas[group.moduleKey]!)
+            #expect(clamped[group.moduleKey]! == (group.kind == .feedForwardNeuron ? [Float](repeating: 0, count: group.unitCount) : lambdas[group.moduleKey]!))
         }
     }
 }

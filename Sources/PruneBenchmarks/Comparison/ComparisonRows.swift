@@ -14,7 +14,9 @@ import PruneTensor
 /// - `iteration`: one EcoDiff mask-learning iteration: the unmasked target trajectory (no tape), the masked
 ///   trajectory (no tape, latents kept), the per-step recompute and backward from the last step to the
 ///   first (time-step gradient checkpointing), the penalty's gradient, and one AdamW step on λ; batch 1;
-/// - `pruned`: `forward` at batch 1 on the magnitude-pruned export `pruned-<percent>`.
+/// - `pruned`: `forward` at batch 1 on the magnitude-pruned export `pruned-<percent>`, alternating call by
+///   call with the unpruned model's forward (`dense_seconds` in the result); the peak RSS of this row
+///   therefore holds both models.
 ///
 /// `baseline_rss_bytes` in the result is the process's resident size before the model loads (runtime and
 /// libraries), so that the parent can tell the model's and the work's memory from the runtime's.
@@ -84,29 +86,52 @@ struct ComparisonRow {
         let loadSeconds = Date().timeIntervalSince(loadStart)
         var firstOutput: [String: Tensor] = [:]
         let body: () throws -> [String: Tensor]
+        // The pruned row also times the unpruned model in the same process, alternating calls, so that the
+        // speedup does not depend on what else the machine was doing between two processes.
+        var denseBody: (() throws -> [String: Tensor])?
         switch row {
         case "forward", "pruned":
             let inputs = try Self.tensors(in: paths.forwardInputs(model, batch: row == "pruned" ? 1 : batch))
             body = { ["output": try withoutGradients { try loaded.forward(inputs, masks: .none) }] }
+            if row == "pruned" {
+                let dense = try ComparisonRegistry.shared.loadModel(directory: paths.modelDirectory(model))
+                denseBody = { ["output": try withoutGradients { try dense.forward(inputs, masks: .none) }] }
+            }
         case "backward":
             body = try Self.forwardBackward(loaded, inputs: Self.tensors(in: paths.forwardInputs(model, batch: 1)), masksPath: paths.masks(model))
         default:
             body = try Self.iteration(loaded, trajectoryPath: paths.trajectory(model))
         }
         var seconds: [Double] = []
+        var denseSeconds: [Double] = []
         for call in 0..<(warmups + iterations) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let produced = try body()
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if let denseBody, call % 2 == 1 {
+                let elapsed = try Self.wallSeconds { _ = try denseBody() }
+                if call >= warmups { denseSeconds.append(elapsed) }
+            }
+            var produced: [String: Tensor] = [:]
+            let elapsed = try Self.wallSeconds { produced = try body() }
             if call == 0 { firstOutput = produced }
             if call >= warmups { seconds.append(elapsed) }
+            if let denseBody, call % 2 == 0 {
+                let elapsed = try Self.wallSeconds { _ = try denseBody() }
+                if call >= warmups { denseSeconds.append(elapsed) }
+            }
         }
         try SafetensorsWriter.write(firstOutput, to: outputPath)
-        let result: [String: Any] = [
+        var result: [String: Any] = [
             "seconds": seconds, "load_seconds": loadSeconds, "parameters": loaded.parameters.parameterCount,
             "threads": ComputeThreads.count, "baseline_rss_bytes": baselineBytes,
         ]
+        if denseBody != nil { result["dense_seconds"] = denseSeconds }
         try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]).write(to: URL(fileURLWithPath: resultPath), options: .atomic)
+    }
+
+    /// Wall-clock seconds of one call of `body`.
+    private static func wallSeconds(_ body: () throws -> Void) throws -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// Every tensor of a safetensors file, by name.

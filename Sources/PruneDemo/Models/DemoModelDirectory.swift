@@ -37,27 +37,42 @@ public enum DemoModelDirectory {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let denoiserConfiguration: Data
-        let schedulerConfiguration: SchedulerConfiguration
         switch model.denoiser {
-        case .sdxl(let unet):
-            denoiserConfiguration = try unet.configurationJSON(sourceDirectory: nil)
-            schedulerConfiguration = .ddim(DemoArchitecture.sdxlScheduler)
-        case .flux(let transformer):
-            denoiserConfiguration = try transformer.configurationJSON(sourceDirectory: nil)
-            schedulerConfiguration = .flowMatchEulerDiscrete(DemoArchitecture.fluxScheduler)
+        case .sdxl(let unet): denoiserConfiguration = try unet.configurationJSON(sourceDirectory: nil)
+        case .flux(let transformer): denoiserConfiguration = try transformer.configurationJSON(sourceDirectory: nil)
         }
         try AtomicDirectoryWriter.write(to: directory, replacing: replacing) { root in
             func path(_ name: String) -> String { URL(fileURLWithPath: root).appendingPathComponent(name).path }
             try denoiserConfiguration.write(to: URL(fileURLWithPath: path("config.json")))
             try SafetensorsWriter.write(model.denoiserParameters.parameters, to: path("diffusion_pytorch_model.safetensors"), dtype: dtype)
-            try SafetensorsWriter.write(model.textEncoderParameters.parameters, to: path(textEncoderWeights), dtype: dtype)
-            try encoder.encode(model.textEncoder.configuration).write(to: URL(fileURLWithPath: path(textEncoderConfiguration)))
-            try model.tokenizer.vocabularyJSON().write(to: URL(fileURLWithPath: path(tokenizer)))
-            try schedulerConfiguration.jsonData().write(to: URL(fileURLWithPath: path(scheduler)))
+            try writeTextSide(model, into: root, dtype: dtype)
             if let card { try encoder.encode(card).write(to: URL(fileURLWithPath: path(self.card))) }
             if let samples { try PNGFile.write(samples, to: path(self.samples)) }
             if let lossChart { try PNGFile.write(lossChart, to: path(self.lossChart)) }
         }
+    }
+
+    /// Writes what a demo model needs besides its denoiser into `directory`: the text encoder (as `dtype`), its
+    /// configuration, the tokenizer and the scheduler config.
+    /// - Throws: `SafetensorsError` and file errors.
+    public static func writeTextSide(_ model: DemoModel, into directory: String, dtype: DType = .float32) throws {
+        func path(_ name: String) -> String { URL(fileURLWithPath: directory).appendingPathComponent(name).path }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let schedulerConfiguration: SchedulerConfiguration =
+            switch model.architecture {
+            case .sdxl: .ddim(DemoArchitecture.sdxlScheduler)
+            case .flux: .flowMatchEulerDiscrete(DemoArchitecture.fluxScheduler)
+            }
+        try SafetensorsWriter.write(model.textEncoderParameters.parameters, to: path(textEncoderWeights), dtype: dtype)
+        try encoder.encode(model.textEncoder.configuration).write(to: URL(fileURLWithPath: path(textEncoderConfiguration)))
+        try model.tokenizer.vocabularyJSON().write(to: URL(fileURLWithPath: path(tokenizer)))
+        try schedulerConfiguration.jsonData().write(to: URL(fileURLWithPath: path(scheduler)))
+    }
+
+    /// Whether `directory` is a demo model (it carries a demo text encoder next to its denoiser).
+    public static func isDemoModel(_ directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: URL(fileURLWithPath: directory).appendingPathComponent(textEncoderConfiguration).path)
     }
 
     /// Loads a demo model directory. The denoiser may be a pruned export (its widths are read from the

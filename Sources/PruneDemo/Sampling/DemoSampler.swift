@@ -29,9 +29,10 @@ public struct DemoSampler {
     public let model: DemoModel
     public let settings: DemoSamplingSettings
 
-    public init(model: DemoModel, settings: DemoSamplingSettings = DemoSamplingSettings()) {
+    /// - Parameter settings: default: 20 steps at the family's guidance (``DemoArchitecture/defaultGuidanceScale``).
+    public init(model: DemoModel, settings: DemoSamplingSettings? = nil) {
         self.model = model
-        self.settings = settings
+        self.settings = settings ?? DemoSamplingSettings(guidanceScale: model.architecture.defaultGuidanceScale)
     }
 
     /// The standard-normal starting noise of image `index` under `seed`: `[12, 16, 16]` values, the same for
@@ -46,9 +47,25 @@ public struct DemoSampler {
     public func trajectory(prompts: [String]) throws -> (trajectory: any DenoisingTrajectory, noiseShape: [Int]) {
         let (tokens, pooled) = try withoutGradients { try model.encode(prompts) }
         let (nullTokens, nullPooled) = try withoutGradients { try model.encode([nil]) }
-        let batch = prompts.count
+        return try Self.trajectory(
+            denoiser: model.denoiser, tokens: tokens, pooled: pooled, nullTokens: nullTokens, nullPooled: nullPooled, settings: settings)
+    }
+
+    /// The demo family's sampling trajectory for encoded prompts: DDIM (v-prediction, trailing) through
+    /// ``SDXLSampler`` for the U-Net, ``GuidedFluxTrajectory`` over the flow-match schedule for the DiT.
+    ///
+    /// - Parameters:
+    ///   - tokens: per-token embeddings `[B, L, W]`; `pooled`: `[B, W]`.
+    ///   - nullTokens, nullPooled: the null prompt's, `[1, L, W]` / `[1, W]` (used when guidance > 1).
+    /// - Returns: the trajectory and the noise shape it starts from (SDXL `[B, 12, 16, 16]`, FLUX packed
+    ///   `[B, 64, 48]`).
+    /// - Throws: scheduler and shape errors.
+    public static func trajectory(
+        denoiser: DemoDenoiser, tokens: Tensor, pooled: Tensor, nullTokens: Tensor, nullPooled: Tensor, settings: DemoSamplingSettings
+    ) throws -> (trajectory: any DenoisingTrajectory, noiseShape: [Int]) {
+        let batch = tokens.shape[0]
         let side = DemoArchitecture.latentSize
-        switch model.denoiser {
+        switch denoiser {
         case .sdxl(let unet):
             let sampler = try SDXLSampler(
                 unet: unet, scheduler: try DDIMScheduler(config: DemoArchitecture.sdxlScheduler), steps: settings.steps,

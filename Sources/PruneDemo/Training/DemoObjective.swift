@@ -7,13 +7,15 @@ import PruneTensor
 
 /// The training losses of the two families, each on the schedule the family samples with.
 ///
-/// - SDXL (DDPM ε-prediction): `t ~ U{0, …, 999}`, `x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε` with SDXL's scaled_linear
-///   ᾱ (``DemoArchitecture/sdxlScheduler``), loss `‖ε̂(x_t, t) − ε‖²` (mean).
+/// - SDXL (DDPM v-prediction): `t ~ U{0, …, 999}`, `x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε` with SDXL's scaled_linear
+///   ᾱ (``DemoArchitecture/sdxlScheduler``), target `v = √ᾱ_t·ε − √(1−ᾱ_t)·x₀`, loss `‖v̂(x_t, t) − v‖²`
+///   (mean). See ``DemoArchitecture/sdxlScheduler`` for why v rather than ε.
 /// - FLUX (rectified flow): `t = sigmoid(n)`, `n ~ N(0, 1)` (logit-normal), `x_t = (1 − t)·x₀ + t·ε`,
 ///   target velocity `v = ε − x₀` (what FlowMatchEulerDiscreteScheduler integrates from σ = 1 to 0), loss
 ///   `‖v̂(pack(x_t), t) − pack(v)‖²` (mean).
 ///
-/// This implementation matches: Ho et al. 2020 (DDPM, "simple" loss); Liu et al. 2022 and Esser et al. 2024
+/// This implementation matches: Ho et al. 2020 (DDPM, "simple" loss), Salimans & Ho 2022 (v-prediction,
+/// diffusers `DDPMScheduler.get_velocity`); Liu et al. 2022 and Esser et al. 2024
 /// (rectified flow with logit-normal timesteps, SD3 §3.1).
 public struct DemoObjective: Sendable {
     /// ᾱ_t of the SDXL schedule, `[1000]`.
@@ -48,7 +50,7 @@ public struct DemoObjective: Sendable {
                 UNetInputs(
                     sample: noisy, timestep: Tensor(steps.map(Float.init), shape: [batch]), encoderHiddenStates: tokens,
                     textEmbeds: pooled, timeIDs: timeIDs))
-            return meanSquaredError(prediction, noise)
+            return meanSquaredError(prediction, noise * signal - latents * noiseScale)
         case .flux(let transformer):
             let times = (0..<batch).map { _ in 1 / (1 + Foundation.exp(-generator.nextNormal())) }
             let t = Tensor(times, shape: [batch, 1, 1, 1])

@@ -4,8 +4,12 @@ import PruneTensor
 /// EcoDiff's learned mask logits as scores: train one λ per unit with ``MaskTrainer`` on the calibration
 /// trajectories (end-to-end reconstruction + sparsity penalty), then score each unit by its λ.
 ///
-/// FFN-neuron and modulation-output λ are clamped to ≥ 0 before ranking; attention-head λ are not.
-/// Clamped units tie at 0, and the plan breaks those ties by index.
+/// Scores are the raw λ. EcoDiff's own `binarize` clamps FFN and modulation λ at 0 and then keeps the units
+/// with λ > 0 — the same units whether or not λ was clamped — so the clamp changes nothing at EcoDiff's
+/// threshold. A plan with a *target* ranks the units instead, and there the clamp would tie every unit
+/// with λ ≤ 0 at 0 (on the SDXL demo model after 4 epochs: 42 % of all units), leaving the plan to break the
+/// ties by module order; ranking raw λ removes the most negative first. ``clampedKinds`` restores the
+/// clamped scores.
 ///
 /// The trainer's mask-noise seed is the context's seed (``MaskTrainingSchedule/seed`` is replaced).
 /// With ``lambdas`` set, the criterion skips training and scores those λ (e.g. a resumed or loaded mask
@@ -23,20 +27,21 @@ public struct EcoDiffCriterion: PruningCriterion {
     public var weightDecay: Float
     public var schedule: MaskTrainingSchedule
     public var initialValue: Float
-    /// Kinds whose λ are clamped to ≥ 0 before ranking.
+    /// Kinds whose λ are clamped to ≥ 0 before ranking (none by default; EcoDiff's binarize clamps FFN and
+    /// modulation λ, which matters only for thresholding at 0).
     public var clampedKinds: Set<UnitKind>
     /// Already-learned λ by module key; when set, no training runs.
     public var lambdas: [String: [Float]]?
 
     public var name: String { "ecodiff" }
-    public var summary: String { "EcoDiff learned hard-concrete mask logits λ (FFN λ clamped ≥ 0; needs calibration)" }
+    public var summary: String { "EcoDiff learned end-to-end hard-concrete mask logits λ (needs calibration)" }
 
     /// EcoDiff's SDXL settings by default.
     public init(
         parametrization: MaskParametrization = .hardConcrete(.sdxl), objective: EcoDiffObjective = .sdxl,
         learningRates: [UnitKind: Float] = MaskTrainer.sdxlLearningRates, weightDecay: Float = 0.01,
         schedule: MaskTrainingSchedule = MaskTrainingSchedule(), initialValue: Float = MaskSet.defaultInitialValue,
-        clampedKinds: Set<UnitKind> = [.feedForwardNeuron, .modulationOutput], lambdas: [String: [Float]]? = nil
+        clampedKinds: Set<UnitKind> = [], lambdas: [String: [Float]]? = nil
     ) {
         self.parametrization = parametrization
         self.objective = objective

@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import PruneDemo
+import PruneKit
+import PruneNN
+import PruneTensor
+
+/// `prunekit demo-compare`: every criterion at several targets on the embedded demo models, measured.
+struct DemoCompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo-compare",
+        abstract: "Compare pruning criteria on the demo models: adherence, PSNR/SSIM to the original, parameters, FLOPs, latency.",
+        discussion: """
+            For each model (default: both embedded demo models) and criterion (default: every registered one, plugins \
+            included), scores once — calibrated on the demo's 72 prompts — then for each --targets fraction plans, \
+            exports with the units removed, reloads, and samples the 72 prompts from the evaluation noise. Writes \
+            <out>/criteria-comparison.json and .md. Reproducible from the seeds; progress goes to stderr.
+            """)
+
+    @Option(name: .customLong("model"), help: "A demo model directory (repeatable; default: Models/demo-sdxl and Models/demo-flux).")
+    var models: [String] = []
+    @Option(name: .customLong("criterion"), help: "A criterion (repeatable; default: every registered criterion).")
+    var criteria: [String] = []
+    @Option(help: "Comma-separated fractions of the prunable parameters to remove.") var targets: String = "0.1,0.2,0.3"
+    @Option(help: "Evaluation images per prompt (72 prompts).") var samplesPerPrompt: Int = 1
+    @Option(help: "Calibration prompts per model (the first N of the 72, spread over the grammar).") var calibrationPrompts: Int = 72
+    @Option(help: "ecodiff: passes over the calibration prompts.") var epochs: Int = 4
+    @Option(help: "Seed of calibration noise and of the criteria.") var seed: UInt64 = 0
+    @Option(help: "The folder for criteria-comparison.json and .md.") var out: String = "docs/demo-comparison"
+    @OptionGroup var plugins: PluginOptions
+
+    var targetValues: [Double] { targets.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        let values = targetValues
+        guard !values.isEmpty, values.count == targets.split(separator: ",").count, values.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+            throw ValidationError("--targets must be comma-separated fractions in (0, 1), got \(targets)")
+        }
+        guard samplesPerPrompt >= 1, (1...72).contains(calibrationPrompts), epochs >= 1 else {
+            throw ValidationError("--samples-per-prompt and --epochs must be at least 1 and --calibration-prompts in 1…72")
+        }
+        for name in criteria {
+            do { _ = try CriterionRegistry.shared.criterion(named: name) } catch { throw ValidationError(error.description) }
+        }
+        for model in models where !DemoModelDirectory.isDemoModel(model) {
+            throw ValidationError("--model \(model) is not a demo model directory (no \(DemoModelDirectory.textEncoderConfiguration))")
+        }
+    }
+
+    func run() throws {
+        let started = Date()
+        let directories = try models.isEmpty ? [EmbeddedDemoModels.directory(.sdxl), EmbeddedDemoModels.directory(.flux)] : models
+        let names = criteria.isEmpty ? CriterionRegistry.shared.all.map(\.name) : criteria
+        let evaluationSeed: UInt64 = 1_000_003
+        var modelEntries: [CriteriaComparisonModel] = []
+        var rows: [CriteriaComparisonRow] = []
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-demo-compare-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+        for directory in directories {
+            let model = try DemoPrunableModel(directory: directory)
+            let name = URL(fileURLWithPath: directory).lastPathComponent
+            let sampling = DemoSamplingSettings(
+                steps: model.defaultTrajectorySettings.steps ?? 20,
+                guidanceScale: model.defaultTrajectorySettings.guidanceScale ?? model.demo.architecture.defaultGuidanceScale)
+            printProgress("\(name): measuring the original")
+            let (original, reference) = try DemoMeasurement.measure(
+                model.demo, sampling: sampling, samplesPerPrompt: samplesPerPrompt, seed: evaluationSeed)
+            printProgress("\(name): original \(original.adherence.summary)")
+            let prompts = Array(ShapePrompt.all.map(\.text).prefix(calibrationPrompts))
+            var calibration: [CalibrationSample<AnyDenoisingTrajectory>] = []
+            modelEntries.append(
+                CriteriaComparisonModel(
+                    name: name, architecture: model.architectureName, original: original, calibrationPrompts: prompts.count, sampling: sampling))
+
+            for criterionName in names {
+                var criterion = try CriterionRegistry.shared.criterion(named: criterionName)
+                if criterion.requiresCalibration, calibration.isEmpty {
+                    printProgress("\(name): calibration trajectories for \(prompts.count) prompts")
+                    calibration = try model.calibrationSamples(
+                        prompts: try model.encode(prompts: prompts), settings: TrajectorySettings(), seed: seed)
+                }
+                let scoringStart = Date()
+                var context = ScoringContext(
+                    groups: model.unitGroups, parameters: model.parameters.parameters,
+                    calibration: criterion.requiresCalibration ? calibration : [], seed: seed,
+                    progress: { progress in
+                        let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
+                        printProgress("\(name) \(criterionName)\(share): \(progress.message)")
+                    })
+                if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
+                    ecodiff = PruneEcoDiff.configured(ecodiff, settings: model.ecoDiffSettings, epochs: epochs, learningRate: nil)
+                    ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context)
+                    criterion = ecodiff
+                    context.progress = { _ in }
+                }
+                printProgress("\(name) \(criterionName): scoring")
+                let scores = try criterion.scores(in: context)
+                let scoringSeconds = Date().timeIntervalSince(scoringStart)
+                for target in targetValues {
+                    let plan = PruningPlan(target: .parameters(target), scope: .global)
+                    let result = try plan.select(scores: scores, groups: model.unitGroups, shapes: context.shapes)
+                    let exported = scratch + "/\(name)-\(criterionName)-\(Int((target * 100).rounded()))"
+                    try model.exportPruned(
+                        selection: result.selection, to: exported,
+                        provenance: PruningProvenance(criterion: criterionName, target: target, seed: seed, sourceDirectory: directory),
+                        replacing: true, dtype: .float32)
+                    let pruned = try DemoModelDirectory.load(exported)
+                    let measured = try DemoMeasurement.measure(
+                        pruned, sampling: sampling, samplesPerPrompt: samplesPerPrompt, seed: evaluationSeed, latencyRuns: 1)
+                    var figures = measured.figures
+                    let evaluation = measured.evaluation
+                    let times = try DemoMeasurement.latencies([model.demo, pruned], sampling: sampling, seed: evaluationSeed)
+                    figures.millisecondsPerImage = times[1]
+                    let fidelity = DemoFidelity(evaluation, reference: reference)
+                    rows.append(
+                        CriteriaComparisonRow(
+                            model: name, criterion: criterionName, target: target, figures: figures, fidelity: fidelity,
+                            scoringSeconds: scoringSeconds, originalMillisecondsPerImage: times[0]))
+                    printProgress(
+                        String(
+                            format: "%@ %@ %.0f %%: adherence %.1f %% (original %.1f %%), PSNR %.2f dB, SSIM %.4f, %.1f ms/image (original %.1f)",
+                            name, criterionName, target * 100, figures.adherence.strict.all * 100, original.adherence.strict.all * 100, fidelity.psnr,
+                            fidelity.ssim, times[1], times[0]))
+                    try? FileManager.default.removeItem(atPath: exported)
+                }
+            }
+        }
+        let comparison = CriteriaComparison(
+            command: (["prunekit"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+            date: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(), samplesPerPrompt: samplesPerPrompt,
+            evaluationSeed: evaluationSeed, models: modelEntries, rows: rows, seconds: Date().timeIntervalSince(started))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let base = URL(fileURLWithPath: out)
+        try encoder.encode(comparison).write(to: base.appendingPathComponent("criteria-comparison.json"), options: .atomic)
+        try Data(comparison.markdown.utf8).write(to: base.appendingPathComponent("criteria-comparison.md"), options: .atomic)
+        print(comparison.markdown)
+        print("wrote \(base.appendingPathComponent("criteria-comparison.md").path)")
+    }
+
+    /// CPU model, logical CPUs and compute threads, for the document's header.
+    static func machine() -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) logical CPUs, \(ComputeThreads.count) compute threads"
+    }
+}
