@@ -27,7 +27,7 @@ struct RecoverCommand: ParsableCommand {
     @Option(help: "LoRA rank.") var rank: Int = 8
     @Option(help: "LoRA alpha (scale alpha / rank).") var alpha: Float = 8
     @Option(help: "Optimizer steps, one (prompt, step) pair each.") var iterations: Int = 200
-    @Option(help: "AdamW learning rate (default: 1e-3 for LoRA, 1e-4 for full).") var learningRate: Float?
+    @Option(help: "AdamW learning rate (default: 1e-3 for LoRA, 1e-5 for full; at 1e-4 a full fine-tune of the SDXL demo diverged).") var learningRate: Float?
     @Option(help: "A safetensors file with prompt embeddings (as for `prune`).") var embeddings: String?
     @Option(help: "A text file of prompts, one per line (models with their own text encoder, e.g. the demo models).")
     var prompts: String?
@@ -80,7 +80,7 @@ struct RecoverCommand: ParsableCommand {
         let start = Date()
         let result = try recovery.run(
             RecoverySettings(
-                method: recoveryMethod, iterations: iterations, learningRate: learningRate ?? (method == .lora ? 1e-3 : 1e-4),
+                method: recoveryMethod, iterations: iterations, learningRate: learningRate ?? (method == .lora ? 1e-3 : 1e-5),
                 seed: seed)
         ) { iteration, loss in
             guard (iteration + 1) % 10 == 0 || iteration + 1 == iterations else { return }

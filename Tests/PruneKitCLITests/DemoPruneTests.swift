@@ -150,7 +150,7 @@ import Testing
         try "a red circle on the left\ntwo blue squares\n".write(toFile: prompts, atomically: true, encoding: .utf8)
         try PruneCommandTests.run([
             "recover", "--original", root + "/teacher", "--pruned", root + "/teacher", "--method", "full", "--steps", "4",
-            "--student-steps", "2", "--iterations", "4", "--prompts", prompts, "--out", root + "/student", "--report", root + "/r.json",
+            "--student-steps", "2", "--iterations", "4", "--learning-rate", "1e-4", "--prompts", prompts, "--out", root + "/student", "--report", root + "/r.json",
         ])
         let result = try JSONDecoder().decode(RecoveryReport.self, from: Data(contentsOf: URL(fileURLWithPath: root + "/r.json")))
         #expect(result.iterations == 4 && result.stepLossAfter < result.stepLossBefore)
