@@ -63,10 +63,15 @@ def side_command(side, args, work, model, row, batch, percent, warmups, iteratio
     return [sys.executable, os.path.join(HERE, "torch_rows.py"), "--threads", str(args.threads)] + common
 
 
-def environment(threads):
+def environment(threads, blas_kernels):
+    """The children's environment: `threads` threads on both sides; with `blas_kernels == "auto"` without
+    OPENBLAS_CORETYPE, so that OpenBLAS picks its kernels for this CPU as PyTorch's MKL and oneDNN pick theirs
+    (a pinned kernel set, e.g. the AVX2 `Haswell` one on an AVX-512 CPU, would hold back only PruneKit's side)."""
     env = dict(os.environ)
     for name in ("PRUNEKIT_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
+    if blas_kernels == "auto":
+        env.pop("OPENBLAS_CORETYPE", None)
     return env
 
 
@@ -118,7 +123,7 @@ def run_side(args, env, outputs, side, spec, round_index):
 def measure(args, outputs, plan):
     """Runs every selected row: `args.rounds` rounds, each running both sides in alternating order.
     A side's time is the median of its timed calls over all rounds; its peak RSS the largest of its rounds."""
-    env = environment(args.threads)
+    env = environment(args.threads, args.blas_kernels)
     measured = []
     for index, spec in enumerate(plan):
         model, row, batch, percent, warmups, iterations = spec
@@ -183,6 +188,7 @@ def machine_info(args, setup):
     return {
         "cpu": cpu, "logical_cpus": os.cpu_count(), "memory_bytes": memory, "kernel": platform.release(),
         "threads": args.threads, "niceness": os.nice(0), "swift": swift[0] if swift else "unknown", "openblas": setup.get("openblas_config", "unknown"),
+        "blas_kernels": args.blas_kernels, "caller_openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "python": platform.python_version(), "torch": torch.__version__, "diffusers": diffusers.__version__,
         "safetensors": safetensors.__version__, "torch_parallel": torch.__config__.parallel_info().strip().splitlines()[:6],
     }
@@ -217,6 +223,9 @@ def main(argv):
     parser.add_argument("--steps", type=int, default=8, help="denoising steps of the mask-learning iteration")
     parser.add_argument("--quick", action="store_true", help="one or two timed calls per row (development)")
     parser.add_argument("--rounds", type=int, default=1, help="run both sides of every row this many times, alternating")
+    parser.add_argument("--blas-kernels", choices=("auto", "inherit"), default="auto",
+                        help="auto: OpenBLAS picks its kernels for the CPU (OPENBLAS_CORETYPE removed for the run); "
+                             "inherit: keep the caller's OPENBLAS_CORETYPE")
     parser.add_argument("--only", action="append", help="run only rows whose name contains this; repeatable")
     parser.add_argument("--json", default=os.path.join(ROOT, "docs/benchmarks/pytorch-comparison.json"))
     parser.add_argument("--markdown", default=os.path.join(ROOT, "docs/benchmarks/pytorch-comparison.md"))
@@ -229,7 +238,7 @@ def main(argv):
     outputs = os.path.join(work, "outputs")
     os.makedirs(outputs, exist_ok=True)
     print(f"writing the models and inputs to {work}", flush=True)
-    setup = subprocess.run([args.bench, "compare-setup", work, "--steps", str(args.steps)], env=environment(args.threads))
+    setup = subprocess.run([args.bench, "compare-setup", work, "--steps", str(args.steps)], env=environment(args.threads, args.blas_kernels))
     if setup.returncode != 0:
         sys.exit(f"compare: prunekit-bench compare-setup failed with status {setup.returncode}")
     with open(os.path.join(work, "setup.json")) as handle:

@@ -5,6 +5,10 @@
 # and .md. Run from anywhere:
 #
 #     bash Benchmarks/pytorch/compare.sh [--quick] [--only ROW-SUBSTRING]... [--threads N] [--steps N]
+#         [--blas-kernels auto|inherit]
+#
+# OpenBLAS picks its kernel set for the CPU (AVX-512 where there is AVX-512), as PyTorch's MKL and oneDNN do:
+# the run removes OPENBLAS_CORETYPE from the children's environment unless --blas-kernels inherit is given.
 #
 # Environment: PRUNEKIT_SCRATCH (SwiftPM scratch path, default .build), PRUNEKIT_BENCH_VENV (default
 # .venv-bench), PRUNEKIT_TORCH_INDEX_URL (a pip index for torch only, e.g. PyTorch's CPU-only wheel index;

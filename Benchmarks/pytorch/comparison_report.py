@@ -12,6 +12,15 @@ MODELS = {
 }
 
 
+def blas_kernels_line(machine):
+    """How OpenBLAS's kernel set was chosen for the run (compare.py --blas-kernels)."""
+    pinned = machine.get("caller_openblas_coretype")
+    if machine.get("blas_kernels", "inherit") == "auto":
+        removed = f" (the caller's OPENBLAS_CORETYPE={pinned} was removed for the run)" if pinned else ""
+        return f"- OpenBLAS kernels: picked by OpenBLAS for this CPU{removed}, as PyTorch's MKL/oneDNN pick theirs"
+    return f"- OpenBLAS kernels: as the caller's environment set them (OPENBLAS_CORETYPE={pinned or 'unset'})"
+
+
 def mib(value):
     return value / 1048576
 
@@ -85,6 +94,7 @@ def markdown(document):
         f"- Threads: {machine['threads']} on both sides (PRUNEKIT_THREADS / OpenBLAS; torch.set_num_threads, OMP/MKL); "
         f"scheduling niceness {machine.get('niceness', 0)}",
         f"- PruneKit: {machine['swift']}; OpenBLAS {machine['openblas']}",
+        blas_kernels_line(machine),
         f"- PyTorch: torch {machine['torch']}, diffusers {machine['diffusers']}, safetensors {machine['safetensors']}, Python {machine['python']}",
         "",
     ]

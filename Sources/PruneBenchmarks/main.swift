@@ -89,7 +89,7 @@ policy.printsSamples = options.printsSamples
 let info = RunInfo(
     engineThreads: ComputeThreads.count, openBLASThreads: Int(openblas_get_num_threads()),
     processors: ProcessInfo.processInfo.activeProcessorCount,
-    openBLASConfig: String(cString: openblas_get_config()), quick: options.quick, warmups: policy.warmups,
+    openBLASConfig: BLASLibrary.summary, quick: options.quick, warmups: policy.warmups,
     iterations: policy.iterations)
 Report.printRunInfo(info)
 SgemmReference.warmUpMachine(seconds: options.quick ? 0.05 : 1)

@@ -30,7 +30,7 @@ enum ComparisonSetup {
     static func run(work: String, steps: Int) throws {
         let paths = ComparisonPaths(work: work)
         var summary: [String: Any] = [
-            "steps": steps, "threads": ComputeThreads.count, "openblas_config": String(cString: openblas_get_config()),
+            "steps": steps, "threads": ComputeThreads.count, "openblas_config": BLASLibrary.summary,
         ]
         for model in ComparisonModel.all {
             summary[model.name] = try write(model, paths: paths, steps: steps)
