@@ -117,7 +117,8 @@ def run_side(args, env, outputs, side, spec, round_index):
         child = json.load(handle)
     return {"samples": child["seconds"], "peak_rss_bytes": peak, "load_seconds": child["load_seconds"],
             "parameters": child["parameters"], "threads": child["threads"],
-            "baseline_rss_bytes": child["baseline_rss_bytes"], "dense_samples": child.get("dense_seconds"), "output": output}
+            "baseline_rss_bytes": child["baseline_rss_bytes"], "dense_samples": child.get("dense_seconds"), "output": output,
+            "gemm_operations": child.get("gemm_operations"), "dense_gemm_operations": child.get("dense_gemm_operations")}
 
 
 def measure(args, outputs, plan):
@@ -155,6 +156,10 @@ def measure(args, outputs, plan):
                 entry[side]["dense_seconds"] = statistics.median(dense)
                 entry[side]["dense_samples"] = dense
                 entry[side]["speedup"] = entry[side]["dense_seconds"] / entry[side]["seconds"]
+            if results[0].get("gemm_operations"):
+                entry[side]["gemm_operations"] = results[0]["gemm_operations"]
+            if results[0].get("dense_gemm_operations"):
+                entry[side]["dense_gemm_operations"] = results[0]["dense_gemm_operations"]
         if "seconds" in entry["prunekit"] and "seconds" in entry["pytorch"]:
             entry["time_ratio"] = entry["prunekit"]["seconds"] / entry["pytorch"]["seconds"]
             entry["rss_ratio"] = entry["prunekit"]["peak_rss_bytes"] / entry["pytorch"]["peak_rss_bytes"]
@@ -167,7 +172,8 @@ def measure(args, outputs, plan):
 
 def pruning_speedups(measured):
     """Per model and side: unpruned / pruned batch-1 forward time at each percentage, both timed in the pruned
-    row's process, call by call alternately."""
+    row's process, call by call alternately; under "gemm_bound", unpruned / pruned GEMM operations (PruneKit's
+    count), the speed-up if time followed the matrix-product work."""
     speedups = {}
     for entry in measured:
         if entry["row"] != "pruned":
@@ -175,6 +181,10 @@ def pruning_speedups(measured):
         for side in ("prunekit", "pytorch"):
             if "speedup" in entry.get(side, {}):
                 speedups.setdefault(entry["model"], {}).setdefault(side, {})[str(entry["percent"])] = entry[side]["speedup"]
+        ours = entry.get("prunekit", {})
+        if ours.get("gemm_operations") and ours.get("dense_gemm_operations"):
+            bound = ours["dense_gemm_operations"] / ours["gemm_operations"]
+            speedups.setdefault(entry["model"], {}).setdefault("gemm_bound", {})[str(entry["percent"])] = bound
     return speedups
 
 

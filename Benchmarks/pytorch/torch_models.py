@@ -48,6 +48,29 @@ def load_model(directory):
     return model.eval()
 
 
+class ZeroHeadProcessor:
+    """The attention of a module whose every head is pruned, as PruneKit runs it: the heads contribute nothing,
+    so each output projection yields its bias, and a module without output projection (FLUX's single blocks)
+    yields a zero-width attention output for the block to concatenate.
+
+    hidden_states: [B, T, D] (and encoder_hidden_states: [B, S, D] in FLUX's double blocks)."""
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, image_rotary_emb=None):
+        batch, tokens = hidden_states.shape[0], hidden_states.shape[1]
+        empty = hidden_states.new_zeros(batch, tokens, 0)
+        if getattr(attn, "to_out", None) is None:
+            return empty
+        output = attn.to_out[1](attn.to_out[0](empty))
+        if isinstance(attn, FluxAttention):
+            if encoder_hidden_states is None:
+                return output
+            context = encoder_hidden_states.new_zeros(batch, encoder_hidden_states.shape[1], 0)
+            return output, attn.to_add_out(context)
+        if attn.residual_connection:
+            output = output + hidden_states
+        return output / attn.rescale_output_factor
+
+
 def shrink_to_weights(model, state, path):
     """Replaces every Linear whose stored weight has another shape by one of the stored shape, and sets the
     head count of attention modules whose projections lost heads (diffusers' processors split by it)."""
@@ -68,8 +91,8 @@ def shrink_to_weights(model, state, path):
         if isinstance(module, (Attention, FluxAttention)):
             head_dim = module.inner_dim // module.heads
             heads = module.to_q.out_features // head_dim
-            if heads == 0:
-                raise PrunedModelError(
-                    f"{path}: every head of {name} is pruned; diffusers' attention processors cannot run zero heads")
             module.heads = heads
             module.inner_dim = heads * head_dim
+            if heads == 0:
+                # diffusers' processors divide by the head count; a module with no heads left runs this instead.
+                module.processor = ZeroHeadProcessor()

@@ -19,7 +19,9 @@ import PruneTensor
 ///   therefore holds both models.
 ///
 /// `baseline_rss_bytes` in the result is the process's resident size before the model loads (runtime and
-/// libraries), so that the parent can tell the model's and the work's memory from the runtime's.
+/// libraries), so that the parent can tell the model's and the work's memory from the runtime's;
+/// `gemm_operations` (and for `pruned`, `dense_gemm_operations`) counts the matrix-product operations of one
+/// call (``OperationCounter``), the work a speed-up proportional to FLOPs would follow.
 ///
 /// The timed call runs `warmups` times untimed, then `iterations` times timed. The output of the first call
 /// (forward output, mask gradients, or the objective and its λ gradients) is written to `output` for the
@@ -104,26 +106,38 @@ struct ComparisonRow {
         }
         var seconds: [Double] = []
         var denseSeconds: [Double] = []
+        // GEMM operations of one call of each body (the work a FLOP-proportional speed-up would follow).
+        var operations = 0
+        var denseOperations = 0
         for call in 0..<(warmups + iterations) {
             if let denseBody, call % 2 == 1 {
                 let elapsed = try Self.wallSeconds { _ = try denseBody() }
                 if call >= warmups { denseSeconds.append(elapsed) }
             }
             var produced: [String: Tensor] = [:]
+            let start = OperationCounter.total
             let elapsed = try Self.wallSeconds { produced = try body() }
-            if call == 0 { firstOutput = produced }
+            if call == 0 {
+                firstOutput = produced
+                operations = OperationCounter.total - start
+            }
             if call >= warmups { seconds.append(elapsed) }
             if let denseBody, call % 2 == 0 {
+                let denseStart = OperationCounter.total
                 let elapsed = try Self.wallSeconds { _ = try denseBody() }
+                if call == 0 { denseOperations = OperationCounter.total - denseStart }
                 if call >= warmups { denseSeconds.append(elapsed) }
             }
         }
         try SafetensorsWriter.write(firstOutput, to: outputPath)
         var result: [String: Any] = [
             "seconds": seconds, "load_seconds": loadSeconds, "parameters": loaded.parameters.parameterCount,
-            "threads": ComputeThreads.count, "baseline_rss_bytes": baselineBytes,
+            "threads": ComputeThreads.count, "baseline_rss_bytes": baselineBytes, "gemm_operations": operations,
         ]
-        if denseBody != nil { result["dense_seconds"] = denseSeconds }
+        if denseBody != nil {
+            result["dense_seconds"] = denseSeconds
+            result["dense_gemm_operations"] = denseOperations
+        }
         try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]).write(to: URL(fileURLWithPath: resultPath), options: .atomic)
     }
 

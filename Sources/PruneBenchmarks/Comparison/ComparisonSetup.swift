@@ -16,13 +16,14 @@ import PruneTensor
 ///   batch-1 output, for the forward + backward row; `__metadata__["modules"]` = `[[key, units, kind], …]`;
 /// - `<model>/trajectory.safetensors`: `prompt_embeds`, `pooled_prompt_embeds`, `noise` and the hard-concrete
 ///   uniform draws `u.<step>.<module key>` of every step, with the EcoDiff settings in `__metadata__["ecodiff"]`;
-/// - `<model>/pruned-10|20|30/`: the model pruned by the `magnitude` criterion to 10, 20 and 30 % of its
-///   maskable parameters, through ``PruningPlan`` and ``PrunedExport`` (`prunekit.json` records the selection);
+/// - `<model>/pruned-10|20|30/`: the model with 10, 20 and 30 % of its parameters removed, units chosen by the
+///   `magnitude` criterion through ``PruningPlan`` and ``PrunedExport`` (`prunekit.json` records the selection);
 /// - `setup.json`: parameter counts before and after pruning.
 ///
 /// Every file is written atomically.
 enum ComparisonSetup {
-    /// Percentages of the maskable parameters removed for the pruned-forward rows.
+    /// Percentages of the model's parameters removed for the pruned-forward rows (taken from the maskable
+    /// units; EcoDiff's "20 %" likewise counts the whole model: SDXL's 2.6 B → 2.1 B, FLUX's 12 B → 9.6 B).
     static let prunedPercents = [10, 20, 30]
 
     /// Writes everything under `work` for trajectories of `steps` steps; prints what it wrote.
@@ -64,25 +65,33 @@ enum ComparisonSetup {
         let parameters = model.parameters.parameters
         let scores = try MagnitudeCriterion().scores(in: ScoringContext(groups: groups, parameters: parameters))
         var pruned: [String: Any] = [:]
+        let total = model.parameters.parameterCount
+        let shapes = parameters.mapValues(\.shape)
+        let maskable = try PruningPlan(target: .parameters(0)).select(scores: scores, groups: groups, shapes: shapes)
+            .maskableParameters
         for percent in prunedPercents {
-            let plan = PruningPlan(target: .parameters(Double(percent) / 100))
-            let result = try plan.select(scores: scores, groups: groups, shapes: parameters.mapValues(\.shape))
+            // `percent` of the model's parameters, taken from the maskable ones (EcoDiff's "20 %" counts the model).
+            let fraction = min(1, Double(percent) / 100 * Double(total) / Double(max(maskable, 1)))
+            let plan = PruningPlan(target: .parameters(fraction))
+            let result = try plan.select(scores: scores, groups: groups, shapes: shapes)
             let directory = paths.prunedDirectory(spec, percent: percent)
             let manifest = try model.exportPruned(
                 selection: result.selection, to: directory,
-                provenance: PruningProvenance(criterion: "magnitude", target: Double(percent) / 100, seed: 0, sourceDirectory: modelDirectory),
+                provenance: PruningProvenance(criterion: "magnitude", target: fraction, seed: 0, sourceDirectory: modelDirectory),
                 replacing: true, dtype: .float32)
             let emptied = result.rows.filter { $0.units > 0 && $0.kept == 0 }.map(\.module)
             pruned[String(percent)] = [
                 "parameters": manifest.parameterCount, "removed_parameters": result.removedParameters,
                 "maskable_parameters": result.maskableParameters, "removed_units": result.removedUnits,
                 "removed_fraction_of_maskable": Double(result.removedParameters) / Double(max(result.maskableParameters, 1)),
+                "removed_fraction_of_model": Double(result.removedParameters) / Double(max(total, 1)),
                 "emptied_modules": emptied,
             ]
             print(
                 "wrote \(directory): \(manifest.parameterCount) parameters, "
-                    + String(format: "%.1f%%", 100 * Double(result.removedParameters) / Double(max(result.maskableParameters, 1)))
-                    + " of the maskable parameters removed")
+                    + String(format: "%.1f%% of the model's parameters removed (%.1f%% of the maskable ones)",
+                        100 * Double(result.removedParameters) / Double(max(total, 1)),
+                        100 * Double(result.removedParameters) / Double(max(result.maskableParameters, 1))))
         }
         let accounting = model.accounting
         return [

@@ -125,31 +125,35 @@ public func conv2d(
         storage: Storage(uninitializedCount: geometry.batch * geometry.outChannels * positions),
         shape: [geometry.batch, geometry.outChannels, geometry.outHeight, geometry.outWidth])
     let y = result.basePointer
-    let columns = geometry.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: patch * positions)
-    defer { columns?.deallocate() }
-    if let columns { Storage.adviseHugePages(columns, byteCount: patch * positions * 4) }
     let imageSize = geometry.inChannels * geometry.height * geometry.width
     let outputSize = geometry.outChannels * positions
-    for n in 0..<geometry.batch {
-        let out = y + n * outputSize
-        var beta: Float = 0
-        if let bias {
-            let bContiguous = bias.contiguousWithoutRecording()
-            defer { withExtendedLifetime(bContiguous) {} }  // `b` points into it
-            let b = bContiguous.basePointer
-            for o in 0..<geometry.outChannels { (out + o * positions).update(repeating: b[o], count: positions) }
-            beta = 1
+    let bContiguous = bias?.contiguousWithoutRecording()
+    defer { withExtendedLifetime(bContiguous) {} }  // `b` points into it
+    /// Convolves every image, lowering through `columns` `[C·kh·kw, Ho·Wo]` (nil for a pointwise kernel).
+    func convolveImages(columns: UnsafeMutablePointer<Float>?) {
+        for n in 0..<geometry.batch {
+            let out = y + n * outputSize
+            var beta: Float = 0
+            if let b = bContiguous?.basePointer {
+                for o in 0..<geometry.outChannels { (out + o * positions).update(repeating: b[o], count: positions) }
+                beta = 1
+            }
+            let patches: UnsafeMutablePointer<Float>
+            if let columns {
+                geometry.im2col(x + n * imageSize, columns)
+                patches = columns
+            } else {
+                patches = x + n * imageSize
+            }
+            Kernels.gemm(
+                Kernels.operand(w, leadingDimension: patch), Kernels.operand(patches, leadingDimension: positions), out,
+                m: geometry.outChannels, n: positions, k: patch, beta: beta)
         }
-        let patches: UnsafeMutablePointer<Float>
-        if let columns {
-            geometry.im2col(x + n * imageSize, columns)
-            patches = columns
-        } else {
-            patches = x + n * imageSize
-        }
-        Kernels.gemm(
-            Kernels.operand(w, leadingDimension: patch), Kernels.operand(patches, leadingDimension: positions), out,
-            m: geometry.outChannels, n: positions, k: patch, beta: beta)
+    }
+    if geometry.isPointwise {
+        convolveImages(columns: nil)
+    } else {
+        ScratchBuffer.withFloats(patch * positions) { convolveImages(columns: $0) }
     }
     return Tensor.recorded(
         result, from: [input, weight, bias], .conv2d(input, weight: weight, bias: bias, parameters))
@@ -175,43 +179,45 @@ extension Kernels {
         let g = gContiguous.basePointer
         let inputGradient = needs.input ? Tensor.zeros(input.shape) : nil
         let weightGradient = needs.weight ? Tensor.zeros(weight.shape) : nil
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: patch * positions)
-        defer { columns.deallocate() }
-        Storage.adviseHugePages(columns, byteCount: patch * positions * 4)
-        let imageSize = geometry.inChannels * geometry.height * geometry.width
-        for n in 0..<geometry.batch {
-            let gradientOfImage = g + n * outChannels * positions
-            if let weightGradient {
-                // dW[O, CKK] += dY[O, P] · colsᵀ[P, CKK]
-                let patches: UnsafeMutablePointer<Float>
-                if geometry.isPointwise {
-                    patches = x + n * imageSize
-                } else {
-                    geometry.im2col(x + n * imageSize, columns)
-                    patches = columns
+        /// Accumulates both gradients image by image, lowering through `columns` `[C·kh·kw, Ho·Wo]`.
+        func accumulate(columns: UnsafeMutablePointer<Float>) {
+            let imageSize = geometry.inChannels * geometry.height * geometry.width
+            for n in 0..<geometry.batch {
+                let gradientOfImage = g + n * outChannels * positions
+                if let weightGradient {
+                    // dW[O, CKK] += dY[O, P] · colsᵀ[P, CKK]
+                    let patches: UnsafeMutablePointer<Float>
+                    if geometry.isPointwise {
+                        patches = x + n * imageSize
+                    } else {
+                        geometry.im2col(x + n * imageSize, columns)
+                        patches = columns
+                    }
+                    gemm(
+                        operand(gradientOfImage, leadingDimension: positions),
+                        operand(patches, leadingDimension: positions, transpose: true), weightGradient.basePointer,
+                        m: outChannels, n: patch, k: positions, beta: 1)
                 }
-                gemm(
-                    operand(gradientOfImage, leadingDimension: positions),
-                    operand(patches, leadingDimension: positions, transpose: true), weightGradient.basePointer,
-                    m: outChannels, n: patch, k: positions, beta: 1)
-            }
-            if let inputGradient {
-                // dcols[CKK, P] = Wᵀ[CKK, O] · dY[O, P], then col2im.
-                let target = inputGradient.basePointer + n * imageSize
-                if geometry.isPointwise {
-                    gemm(
-                        operand(w, leadingDimension: patch, transpose: true),
-                        operand(gradientOfImage, leadingDimension: positions), target,
-                        m: patch, n: positions, k: outChannels)
-                } else {
-                    gemm(
-                        operand(w, leadingDimension: patch, transpose: true),
-                        operand(gradientOfImage, leadingDimension: positions), columns,
-                        m: patch, n: positions, k: outChannels)
-                    geometry.col2im(columns, target)
+                if let inputGradient {
+                    // dcols[CKK, P] = Wᵀ[CKK, O] · dY[O, P], then col2im.
+                    let target = inputGradient.basePointer + n * imageSize
+                    if geometry.isPointwise {
+                        gemm(
+                            operand(w, leadingDimension: patch, transpose: true),
+                            operand(gradientOfImage, leadingDimension: positions), target,
+                            m: patch, n: positions, k: outChannels)
+                    } else {
+                        gemm(
+                            operand(w, leadingDimension: patch, transpose: true),
+                            operand(gradientOfImage, leadingDimension: positions), columns,
+                            m: patch, n: positions, k: outChannels)
+                        geometry.col2im(columns, target)
+                    }
                 }
             }
         }
+        // A pointwise kernel needs no im2col matrix.
+        ScratchBuffer.withFloats(geometry.isPointwise ? 1 : patch * positions) { accumulate(columns: $0) }
         var biasGradient: Tensor?
         if needs.bias {
             // Sum over batch and positions: reduce [N, O, P] over axes 0 and 2.
