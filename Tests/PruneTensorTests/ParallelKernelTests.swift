@@ -55,4 +55,38 @@ struct ParallelKernelTests {
         let expected = referenceConv2d(image, kernel, bias: bias, stride: (1, 1), padding: (1, 1))
         expectClose(conv2d(image, weight: kernel, bias: bias, padding: (1, 1)), expected.values, shape: expected.shape, absolute: 1e-4)
     }
+
+    @Test("a small convolution after a large one on the same thread still matches the reference, forward and backward")
+    func convolutionReusesScratchBuffer() {
+        var g = SeededGenerator(seed: 34)
+        // The large convolution leaves its im2col matrix in this thread's scratch buffer; the small ones that
+        // follow borrow the same buffer and must overwrite every entry they read, padding included.
+        let large = Tensor.randomNormal([1, 8, 24, 24], using: &g)
+        _ = conv2d(large, weight: Tensor.randomNormal([8, 8, 3, 3], using: &g), padding: (1, 1))
+        let image = Tensor.randomNormal([2, 3, 6, 5], using: &g, requiresGradient: true)
+        let kernel = Tensor.randomNormal([4, 3, 3, 3], using: &g, requiresGradient: true)
+        let expected = referenceConv2d(image, kernel, bias: nil, stride: (1, 1), padding: (1, 1))
+        let output = conv2d(image, weight: kernel, padding: (1, 1))
+        expectClose(output, expected.values, shape: expected.shape, absolute: 1e-5)
+        // d(sum)/d(image) of a padded 3×3 convolution: at each pixel, the kernel taps that reach an output.
+        output.sum().backward()
+        let k = kernel.scalars()
+        var inputGradient = [Float](repeating: 0, count: 2 * 3 * 6 * 5)
+        for n in 0..<2 {
+            for c in 0..<3 {
+                for y in 0..<6 {
+                    for x in 0..<5 {
+                        var total: Float = 0
+                        for o in 0..<4 {
+                            for ky in 0..<3 where (0..<6).contains(y + 1 - ky) {
+                                for kx in 0..<3 where (0..<5).contains(x + 1 - kx) { total += k[((o * 3 + c) * 3 + ky) * 3 + kx] }
+                            }
+                        }
+                        inputGradient[((n * 3 + c) * 6 + y) * 5 + x] = total
+                    }
+                }
+            }
+        }
+        expectClose(image.gradient, inputGradient, shape: [2, 3, 6, 5], absolute: 1e-4)
+    }
 }
