@@ -24,7 +24,15 @@ struct PruneCommand: ParsableCommand {
             the plan table to stdout. See `prunekit criteria` for the criteria.
             """)
 
-    enum TargetKind: String, CaseIterable, ExpressibleByArgument { case parameters, units }
+    /// What `--target` is a fraction of.
+    enum TargetKind: String, CaseIterable, ExpressibleByArgument {
+        /// The eligible maskable parameters (heads and FFN neurons).
+        case parameters
+        /// The eligible units.
+        case units
+        /// All of the model's parameters, taken from the maskable units (EcoDiff's "20 %").
+        case model
+    }
     enum Scope: String, CaseIterable, ExpressibleByArgument {
         case global
         case perModule = "per-module"
@@ -34,7 +42,8 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "A model directory (its config.json names the architecture).") var model: String?
     @Option(help: "A pruning criterion (see `prunekit criteria`).") var criterion: String = "ecodiff"
     @Option(help: "Fraction to remove, in [0, 1].") var target: Double = 0.2
-    @Option(help: "What --target is a fraction of: parameters or units.") var targetKind: TargetKind = .parameters
+    @Option(help: "What --target is a fraction of: parameters (the maskable ones), units, or model (all of the model's parameters, taken from the maskable units, as EcoDiff counts sparsity).")
+    var targetKind: TargetKind = .parameters
     @Option(help: "Rank units globally (per unit kind) or per module: global, per-module.") var scope: Scope = .global
     @Option(help: "Only modules matching this glob (or re:REGEX) are pruned; repeatable.") var include: [String] = []
     @Option(help: "Modules matching this glob (or re:REGEX) are kept whole; repeatable.") var exclude: [String] = []
@@ -147,10 +156,19 @@ struct PruneCommand: ParsableCommand {
             ])
     }
 
+    /// `--target` as the plan's target.
+    var planTarget: PruningPlan.Target {
+        switch targetKind {
+        case .parameters: .parameters(target)
+        case .units: .units(target)
+        case .model: .modelParameters(target)
+        }
+    }
+
     /// The plan the flags describe.
     func plan() -> PruningPlan {
         PruningPlan(
-            target: targetKind == .parameters ? .parameters(target) : .units(target), scope: scope.plan,
+            target: planTarget, scope: scope.plan,
             include: include.map(ModulePattern.init), exclude: exclude.map(ModulePattern.init))
     }
 

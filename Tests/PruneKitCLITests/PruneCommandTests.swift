@@ -74,6 +74,23 @@ import Testing
         #expect(values.allSatisfy { $0.isFinite })
     }
 
+    @Test("prune --target-kind model removes that share of the whole model's parameters, and refuses more than is maskable")
+    func pruneModelFraction() throws {
+        let out = Self.temporaryPath("sdxl-model-fraction")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try Self.run(Self.sdxlArguments(criterion: "magnitude", target: "0.1", out: out) + ["--target-kind", "model"])
+        let original = try ParamsCommand.parse(["--model", Fixtures.path("sdxl-small")]).accounting()
+        let pruned = try ParamsCommand.parse(["--model", out]).accounting()
+        let removed = Double(original.parameters - pruned.parameters) / Double(original.parameters)
+        // 10 % of the whole model, give or take the last unit taken.
+        #expect(abs(removed - 0.1) < 0.01, "removed \(removed) of the model")
+
+        let refused = Self.temporaryPath("sdxl-model-too-much")
+        let message = Self.failureMessage(Self.sdxlArguments(criterion: "magnitude", target: "0.99", out: refused) + ["--target-kind", "model"])
+        #expect(message?.contains("0.99 of the model's parameters exceeds what its eligible units hold") == true, "\(message ?? "no error")")
+        #expect(!FileManager.default.fileExists(atPath: refused))
+    }
+
     @Test("prune with ecodiff for one epoch of two steps exports a FLUX model")
     func pruneEcoDiffFlux() throws {
         let out = Self.temporaryPath("flux-ecodiff")

@@ -128,6 +128,43 @@ import Testing
         }
     }
 
+    @Test("A model-parameter target takes that share of all the model's parameters from the maskable units", arguments: [0.1, 0.2, 0.4])
+    func modelParameterTarget(fraction: Double) throws {
+        let (groups, unitShapes, scores) = Self.mixed()
+        var shapes = unitShapes
+        shapes["conv.weight"] = [100, 8]  // 800 parameters that belong to no unit; 552 are maskable
+        let modelParameters = 552 + 800
+        let result = try PruningPlan(target: .modelParameters(fraction)).select(scores: scores, groups: groups, shapes: shapes)
+        #expect(result.maskableParameters == 552)
+        // Each kind gives up the same share of its own parameters, so the total lands within a unit per kind.
+        let maxCosts = [UnitKind.attentionHead, .feedForwardNeuron].map { kind in
+            result.rows.filter { $0.kind == kind }.map(\.parametersPerUnit).max()!
+        }
+        let budget = fraction * Double(modelParameters)
+        #expect(abs(Double(result.removedParameters) - budget) <= Double(maxCosts.reduce(0, +)), "\(result.removedParameters) of \(budget)")
+        let equivalent = try PruningPlan(target: .parameters(budget / 552)).select(scores: scores, groups: groups, shapes: shapes)
+        #expect(result.selection == equivalent.selection)
+    }
+
+    @Test("A model-parameter target beyond the maskable share is an error that names both; 0 keeps everything")
+    func modelParameterTargetTooLarge() throws {
+        let (groups, unitShapes, scores) = Self.mixed()
+        var shapes = unitShapes
+        shapes["conv.weight"] = [100, 8]
+        #expect(throws: PlanError.targetExceedsMaskable(0.5, maskable: 552.0 / 1352.0)) {
+            try PruningPlan(target: .modelParameters(0.5)).select(scores: scores, groups: groups, shapes: shapes)
+        }
+        let error = PlanError.targetExceedsMaskable(0.5, maskable: 552.0 / 1352.0)
+        #expect(error.description.contains("0.5 of the model's parameters") && error.description.contains("0.4083"))
+        let none = try PruningPlan(target: .modelParameters(0)).select(scores: scores, groups: groups, shapes: shapes)
+        #expect(none.removedUnits == 0)
+        // Excluding modules shrinks the maskable share the target can draw on.
+        #expect(throws: PlanError.self) {
+            try PruningPlan(target: .modelParameters(0.3), exclude: [ModulePattern("a.*")])
+                .select(scores: scores, groups: groups, shapes: shapes)
+        }
+    }
+
     @Test("A NaN score is a typed error naming the module; missing scores too")
     func nanScores() throws {
         var (groups, shapes, scores) = Self.mixed()

@@ -67,17 +67,14 @@ enum ComparisonSetup {
         var pruned: [String: Any] = [:]
         let total = model.parameters.parameterCount
         let shapes = parameters.mapValues(\.shape)
-        let maskable = try PruningPlan(target: .parameters(0)).select(scores: scores, groups: groups, shapes: shapes)
-            .maskableParameters
         for percent in prunedPercents {
             // `percent` of the model's parameters, taken from the maskable ones (EcoDiff's "20 %" counts the model).
-            let fraction = min(1, Double(percent) / 100 * Double(total) / Double(max(maskable, 1)))
-            let plan = PruningPlan(target: .parameters(fraction))
+            let plan = PruningPlan(target: .modelParameters(Double(percent) / 100))
             let result = try plan.select(scores: scores, groups: groups, shapes: shapes)
             let directory = paths.prunedDirectory(spec, percent: percent)
             let manifest = try model.exportPruned(
                 selection: result.selection, to: directory,
-                provenance: PruningProvenance(criterion: "magnitude", target: fraction, seed: 0, sourceDirectory: modelDirectory),
+                provenance: PruningProvenance(criterion: "magnitude", target: Double(percent) / 100, seed: 0, sourceDirectory: modelDirectory),
                 replacing: true, dtype: .float32)
             let emptied = result.rows.filter { $0.units > 0 && $0.kept == 0 }.map(\.module)
             pruned[String(percent)] = [

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Errors from binarising scores into a selection; each names the module or pattern involved.
 public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A score of `module` is NaN.
@@ -8,6 +10,8 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case scoreCount(module: String, expected: Int, actual: Int)
     /// A target fraction outside `[0, 1]`.
     case targetOutOfRange(Double)
+    /// A fraction of the model's parameters larger than the share its eligible units hold (`maskable`).
+    case targetExceedsMaskable(Double, maskable: Double)
     /// A regular expression that does not compile.
     case invalidPattern(String, reason: String)
     /// Two unit groups share one module key.
@@ -19,6 +23,9 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
         case .missingScores(let module): "module \(module): no scores"
         case .scoreCount(let module, let expected, let actual): "module \(module): expected \(expected) scores, got \(actual)"
         case .targetOutOfRange(let value): "pruning target \(value) is outside [0, 1]"
+        case .targetExceedsMaskable(let value, let maskable):
+            "pruning target \(value) of the model's parameters exceeds what its eligible units hold: "
+                + String(format: "%.4f", maskable) + " of the parameters are maskable"
         case .invalidPattern(let pattern, let reason): "invalid module pattern '\(pattern)': \(reason)"
         case .duplicateModule(let module): "module \(module) is described by two unit groups"
         }

@@ -5,7 +5,8 @@ import PruneNN
 /// module, with a per-module floor and include/exclude patterns over module keys.
 ///
 /// - **Target** (``Target``): the fraction of the *eligible* maskable parameters to remove (default; each
-///   unit costs ``UnitGroup/parametersPerUnit(shapes:)``), or the fraction of eligible units. 0 keeps
+///   unit costs ``UnitGroup/parametersPerUnit(shapes:)``), the fraction of eligible units, or the fraction of
+///   *all* the model's parameters (taken from the eligible units; EcoDiff's way of counting). 0 keeps
 ///   everything; 1 removes every eligible unit (down to ``minimumKeptPerModule``). Eligible = in an
 ///   included, non-excluded module.
 /// - **Scope**: ``Scope/global`` ranks all eligible units of one ``UnitKind`` together (each kind gets the
@@ -32,10 +33,16 @@ public struct PruningPlan: Sendable, Equatable, Codable {
         case parameters(Double)
         /// Fraction of the eligible units removed.
         case units(Double)
+        /// Fraction of all the model's parameters (every tensor in the `shapes` given to
+        /// ``PruningPlan/select(scores:groups:shapes:)``) removed from the eligible units, as EcoDiff reports
+        /// sparsity (SDXL 2.6 B → 2.1 B at "20 %"). It is ``parameters(_:)`` at
+        /// `fraction · all parameters / eligible maskable parameters`, so every pool gives up the same share of
+        /// its own parameters; more than the eligible units hold is ``PlanError/targetExceedsMaskable(_:maskable:)``.
+        case modelParameters(Double)
 
         public var fraction: Double {
             switch self {
-            case .parameters(let value), .units(let value): value
+            case .parameters(let value), .units(let value), .modelParameters(let value): value
             }
         }
 
@@ -43,7 +50,19 @@ public struct PruningPlan: Sendable, Equatable, Codable {
             switch self {
             case .parameters(let value): "remove \(value) of maskable parameters"
             case .units(let value): "remove \(value) of units"
+            case .modelParameters(let value): "remove \(value) of the model's parameters"
             }
+        }
+
+        /// The target as a fraction of the eligible maskable parameters or units.
+        /// - Throws: ``PlanError/targetExceedsMaskable(_:maskable:)`` when a model fraction exceeds what is maskable.
+        func resolved(modelParameters: Int, eligibleParameters: Int) throws(PlanError) -> Target {
+            guard case .modelParameters(let value) = self else { return self }
+            if value == 0 { return .parameters(0) }
+            let maskableShare = Double(eligibleParameters) / Double(Swift.max(modelParameters, 1))
+            let fraction = value / Swift.max(maskableShare, .leastNonzeroMagnitude)
+            guard fraction <= 1 + 1e-9 else { throw .targetExceedsMaskable(value, maskable: maskableShare) }
+            return .parameters(Swift.min(fraction, 1))
         }
     }
 
@@ -92,7 +111,8 @@ public struct PruningPlan: Sendable, Equatable, Codable {
     ///   - groups: the model's unit groups, in model order.
     ///   - shapes: parameter shapes by key, to cost units.
     /// - Returns: the selection and the per-module table.
-    /// - Throws: ``PlanError`` (NaN or missing scores, a target outside `[0, 1]`, a bad regex, duplicate modules).
+    /// - Throws: ``PlanError`` (NaN or missing scores, a target outside `[0, 1]` or beyond the maskable share of
+    ///   the model, a bad regex, duplicate modules).
     public func select(scores: UnitScores, groups: [UnitGroup], shapes: [String: [Int]]) throws(PlanError) -> PlanResult {
         for target in [target] + Array(targetsByKind.values) {
             guard target.fraction >= 0, target.fraction <= 1 else { throw .targetOutOfRange(target.fraction) }
@@ -110,6 +130,11 @@ public struct PruningPlan: Sendable, Equatable, Codable {
             eligible.append(index)
         }
         let costs = groups.map { $0.parametersPerUnit(shapes: { shapes[$0] }) }
+        let modelParameters = shapes.values.reduce(0) { $0 + $1.reduce(1, *) }
+        let eligibleParameters = eligible.reduce(0) { $0 + groups[$1].unitCount * costs[$1] }
+        func resolve(_ target: Target) throws(PlanError) -> Target {
+            try target.resolved(modelParameters: modelParameters, eligibleParameters: eligibleParameters)
+        }
 
         // Pools of group indices ranked together.
         var pools: [(target: Target, members: [Int])] = []
@@ -117,10 +142,10 @@ public struct PruningPlan: Sendable, Equatable, Codable {
         case .global:
             for kind in UnitKind.allCases {
                 let members = eligible.filter { groups[$0].kind == kind }
-                if !members.isEmpty { pools.append((targetsByKind[kind] ?? target, members)) }
+                if !members.isEmpty { pools.append((try resolve(targetsByKind[kind] ?? target), members)) }
             }
         case .perModule:
-            pools = eligible.map { (targetsByKind[groups[$0].kind] ?? target, [$0]) }
+            for member in eligible { pools.append((try resolve(targetsByKind[groups[member].kind] ?? target), [member])) }
         }
 
         var removed = [Int: Set<Int>]()
@@ -147,7 +172,7 @@ public struct PruningPlan: Sendable, Equatable, Codable {
                 switch pool.target {
                 case .units:
                     if removedCount >= unitQuota { break candidateLoop }
-                case .parameters:
+                case .parameters, .modelParameters:
                     if fraction == 0 || 2 * Double(removedParameters) + Double(cost) > 2 * parameterBudget { break candidateLoop }
                 }
                 removed[candidate.group, default: []].insert(candidate.unit)
