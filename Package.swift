@@ -105,6 +105,10 @@ let package = Package(
 
         // Fixture lookup and numeric comparison helpers shared by the test targets.
         .target(name: "PruneTestSupport", dependencies: ["PruneTensor"], path: "Tests/PruneTestSupport", swiftSettings: swiftSettings),
+        // Toy-width demo models shared by the demo and CLI tests.
+        .target(
+            name: "PruneDemoTestSupport", dependencies: ["PruneDemo", "PruneSDXL", "PruneFlux"], path: "Tests/PruneDemoTestSupport",
+            swiftSettings: swiftSettings),
 
         .testTarget(name: "PruneTensorTests", dependencies: ["PruneTensor", "PruneTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneNNTests", dependencies: ["PruneTestSupport", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
@@ -113,13 +117,13 @@ let package = Package(
             name: "PruneSDXLTests", dependencies: ["PruneTestSupport", "PruneSDXL", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "PruneKitCLITests", dependencies: ["prunekit", "PruneTestSupport", "PruneKit", "PruneSDXL", "PruneFlux", "PruneDemo", "PruneNN", "PruneTensor"],
+            name: "PruneKitCLITests", dependencies: ["prunekit", "PruneTestSupport", "PruneDemoTestSupport", "PruneKit", "PruneSDXL", "PruneFlux", "PruneDemo", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneFluxTests", dependencies: ["PruneTestSupport", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "PruneDemoTests", dependencies: ["PruneDemo", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "CPNG"],
+            name: "PruneDemoTests", dependencies: ["PruneDemo", "PruneDemoTestSupport", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "CPNG"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PrunePluginTests",

@@ -1,4 +1,5 @@
 import Foundation
+import PruneDemoTestSupport
 import PruneFlux
 import PruneKit
 import PruneNN

@@ -1,5 +1,6 @@
 import Foundation
 import PruneDemo
+import PruneDemoTestSupport
 import PruneFlux
 import PruneKit
 import PruneSDXL
@@ -11,30 +12,9 @@ import Testing
 /// `prunekit prune` on demo models (the report, the out-of-the-box run), `demo-compare` and step distillation,
 /// on toy-width demo models with the real block structures (random weights, so the run is fast).
 @Suite struct DemoPruneTests {
-    /// A toy SDXL-structure demo U-Net: widths [8, 16], 2 heads of 8 on the attention level.
-    static var unet: UNetConfiguration {
-        var c = DemoArchitecture.sdxlUNet
-        c.blockOutChannels = [8, 16]
-        c.downBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D"]
-        c.upBlockTypes = ["CrossAttnUpBlock2D", "UpBlock2D"]
-        c.attentionHeadDim = .list([1, 2])
-        c.crossAttentionDim = .single(16)
-        c.additionTimeEmbedDim = 4
-        c.projectionClassEmbeddingsInputDim = 16 + 6 * 4
-        c.normNumGroups = 4
-        return c
-    }
-
-    /// A toy FLUX-structure demo DiT: one double and one single block, 2 heads × 8.
-    static let flux = FluxConfiguration(
-        inChannels: 48, doubleBlockCount: 1, singleBlockCount: 1, headDimension: 8, headCount: 2, jointAttentionDimension: 16,
-        pooledProjectionDimension: 16, guidanceEmbeds: false, ropeAxesDimensions: [2, 2, 4])
-
     /// Writes a toy demo model of `architecture` (sampled with `steps` steps per its card) to `directory`.
     static func writeToyModel(_ architecture: DemoArchitecture, to directory: String, steps: Int = 2) throws {
-        let text = DemoTextEncoderConfiguration(
-            vocabularySize: PromptTokenizer.shapes.vocabularySize, length: PromptTokenizer.shapes.length, width: 16, heads: 2)
-        let model = try DemoModel.random(architecture, seed: 3, unet: unet, flux: flux, textEncoder: text)
+        let model = try TinyDemoModels.model(architecture, seed: 3)
         let sampling = DemoSamplingSettings(steps: steps, guidanceScale: architecture.defaultGuidanceScale)
         let card = DemoModelCard(
             architecture: architecture, trainingCommand: "toy", training: DemoTrainingSettings(architecture: architecture, seed: 3, steps: 0),

@@ -1,17 +1,17 @@
+import PruneDemo
 import PruneFlux
 import PruneSDXL
 
-@testable import PruneDemo
-
-/// Tiny demo-model configurations for fast tests: the real block structures at toy widths.
-enum TinyDemoModels {
+/// Tiny demo-model configurations for fast tests: the real block structures at toy widths (shared by the
+/// demo library's tests and the CLI's).
+public enum TinyDemoModels {
     /// A 16-wide text encoder with 2 heads.
-    static let textEncoder = DemoTextEncoderConfiguration(
+    public static let textEncoder = DemoTextEncoderConfiguration(
         vocabularySize: PromptTokenizer.shapes.vocabularySize, length: PromptTokenizer.shapes.length, width: 16, heads: 2)
 
     /// A two-level SDXL-structure U-Net (DownBlock2D + CrossAttnDownBlock2D, cross-attention mid block,
     /// text_time) at widths [8, 16] with 2 heads of 8 on the attention level.
-    static var unet: UNetConfiguration {
+    public static var unet: UNetConfiguration {
         var c = DemoArchitecture.sdxlUNet
         c.blockOutChannels = [8, 16]
         c.downBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D"]
@@ -25,11 +25,11 @@ enum TinyDemoModels {
     }
 
     /// One double and one single FLUX block, 2 heads × 8.
-    static let flux = FluxConfiguration(
+    public static let flux = FluxConfiguration(
         inChannels: 48, doubleBlockCount: 1, singleBlockCount: 1, headDimension: 8, headCount: 2, jointAttentionDimension: 16,
         pooledProjectionDimension: 16, guidanceEmbeds: false, ropeAxesDimensions: [2, 2, 4])
 
-    static func model(_ architecture: DemoArchitecture, seed: UInt64 = 0) throws -> DemoModel {
+    public static func model(_ architecture: DemoArchitecture, seed: UInt64 = 0) throws -> DemoModel {
         try DemoModel.random(architecture, seed: seed, unet: unet, flux: flux, textEncoder: textEncoder)
     }
 }
