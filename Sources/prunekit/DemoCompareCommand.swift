@@ -60,9 +60,7 @@ struct DemoCompareCommand: ParsableCommand {
         for directory in directories {
             let model = try DemoPrunableModel(directory: directory)
             let name = URL(fileURLWithPath: directory).lastPathComponent
-            let sampling = DemoSamplingSettings(
-                steps: model.defaultTrajectorySettings.steps ?? 20,
-                guidanceScale: model.defaultTrajectorySettings.guidanceScale ?? model.demo.architecture.defaultGuidanceScale)
+            let sampling = model.defaultSampling
             printProgress("\(name): measuring the original")
             let (original, reference) = try DemoMeasurement.measure(
                 model.demo, sampling: sampling, samplesPerPrompt: samplesPerPrompt, seed: evaluationSeed)

@@ -235,9 +235,7 @@ struct PruneCommand: ParsableCommand {
 
     /// The steps and guidance the demo model is calibrated (and the report sampled) with.
     func demoSampling(for demo: DemoPrunableModel) throws -> DemoSamplingSettings {
-        let resolved = try trajectorySettings().filled(from: demo.defaultTrajectorySettings)
-        return DemoSamplingSettings(
-            steps: resolved.steps ?? 20, guidanceScale: resolved.guidanceScale ?? demo.demo.architecture.defaultGuidanceScale)
+        demo.sampling(overriding: try trajectorySettings())
     }
 
     /// `--model`'s directory (the embedded demo model when neither --model nor --preset is given), or

@@ -77,18 +77,16 @@ enum ComparisonSetup {
                 provenance: PruningProvenance(criterion: "magnitude", target: Double(percent) / 100, seed: 0, sourceDirectory: modelDirectory),
                 replacing: true, dtype: .float32)
             let emptied = result.rows.filter { $0.units > 0 && $0.kept == 0 }.map(\.module)
+            let ofMaskable = Double(result.removedParameters) / Double(max(result.maskableParameters, 1))
+            let ofModel = Double(result.removedParameters) / Double(max(total, 1))
             pruned[String(percent)] = [
                 "parameters": manifest.parameterCount, "removed_parameters": result.removedParameters,
                 "maskable_parameters": result.maskableParameters, "removed_units": result.removedUnits,
-                "removed_fraction_of_maskable": Double(result.removedParameters) / Double(max(result.maskableParameters, 1)),
-                "removed_fraction_of_model": Double(result.removedParameters) / Double(max(total, 1)),
-                "emptied_modules": emptied,
+                "removed_fraction_of_maskable": ofMaskable, "removed_fraction_of_model": ofModel, "emptied_modules": emptied,
             ]
             print(
                 "wrote \(directory): \(manifest.parameterCount) parameters, "
-                    + String(format: "%.1f%% of the model's parameters removed (%.1f%% of the maskable ones)",
-                        100 * Double(result.removedParameters) / Double(max(total, 1)),
-                        100 * Double(result.removedParameters) / Double(max(result.maskableParameters, 1))))
+                    + String(format: "%.1f%% of the model's parameters removed (%.1f%% of the maskable ones)", 100 * ofModel, 100 * ofMaskable))
         }
         let accounting = model.accounting
         return [

@@ -9,6 +9,14 @@ public enum DemoArchitecture: String, Sendable, CaseIterable, Codable {
     /// A FLUX-architecture `FluxTransformer2DModel` trained for rectified flow.
     case flux
 
+    /// The diffusers class of the family's denoiser (`UNet2DConditionModel`, `FluxTransformer2DModel`).
+    public var denoiserClassName: String {
+        switch self {
+        case .sdxl: UNet2DConditionModel.className
+        case .flux: FluxConfiguration.className
+        }
+    }
+
     /// Side of the generated images in pixels.
     public static let imageSize = 32
     /// Side of the latent grid (``PixelUnshuffleCodec``).

@@ -18,6 +18,8 @@ public final class DemoPrunableModel: PrunableModel, PromptEncoding {
     public let demo: DemoModel
     /// The family's prunable view of the same denoiser weights.
     public let denoiser: any PrunableModel
+    /// Steps and guidance the model calibrates (and its report samples) with unless told otherwise.
+    public let defaultSampling: DemoSamplingSettings
     public let defaultTrajectorySettings: TrajectorySettings
 
     /// - Parameter sampling: steps and guidance to calibrate with by default (the model card's, usually).
@@ -29,8 +31,16 @@ public final class DemoPrunableModel: PrunableModel, PromptEncoding {
             denoiser = FluxPrunableModel(transformer: transformer, parameters: demo.denoiserParameters, textTokenCount: demo.tokenizer.length)
         }
         let settings = sampling ?? DemoSamplingSettings(guidanceScale: demo.architecture.defaultGuidanceScale)
+        defaultSampling = DemoSamplingSettings(steps: settings.steps, guidanceScale: settings.guidanceScale)
         defaultTrajectorySettings = TrajectorySettings(
-            steps: settings.steps, guidanceScale: settings.guidanceScale, height: DemoArchitecture.imageSize, width: DemoArchitecture.imageSize)
+            steps: defaultSampling.steps, guidanceScale: defaultSampling.guidanceScale, height: DemoArchitecture.imageSize,
+            width: DemoArchitecture.imageSize)
+    }
+
+    /// ``defaultSampling`` with the steps and guidance `settings` gives in their place.
+    public func sampling(overriding settings: TrajectorySettings) -> DemoSamplingSettings {
+        DemoSamplingSettings(
+            steps: settings.steps ?? defaultSampling.steps, guidanceScale: settings.guidanceScale ?? defaultSampling.guidanceScale)
     }
 
     /// Loads a demo model directory (or a pruned export of one), calibrating by default with the steps and
@@ -76,16 +86,16 @@ public final class DemoPrunableModel: PrunableModel, PromptEncoding {
         guard (settings.height ?? size) == size, (settings.width ?? size) == size else {
             throw PrunableModelError.badSetting("the demo models generate \(size)×\(size) images, got \(settings.height ?? size)×\(settings.width ?? size)")
         }
-        let steps = settings.steps ?? defaultTrajectorySettings.steps ?? 20
-        guard steps >= 1 else { throw PrunableModelError.badSetting("steps must be at least 1, got \(steps)") }
-        let guidance = settings.guidanceScale ?? defaultTrajectorySettings.guidanceScale ?? demo.architecture.defaultGuidanceScale
+        var resolved = sampling(overriding: settings)
+        guard resolved.steps >= 1 else { throw PrunableModelError.badSetting("steps must be at least 1, got \(resolved.steps)") }
+        resolved.batchSize = 1
         let null = try withoutGradients { try demo.encode([nil]) }
         let (trajectory, noiseShape) = try DemoSampler.trajectory(
             denoiser: demo.denoiser, tokens: try conditioning.required("prompt_embeds"),
             pooled: try conditioning.required("pooled_prompt_embeds"),
             nullTokens: conditioning.optional("negative_prompt_embeds") ?? null.tokens,
             nullPooled: conditioning.optional("negative_pooled_prompt_embeds") ?? null.pooled,
-            settings: DemoSamplingSettings(steps: steps, guidanceScale: guidance, batchSize: 1))
+            settings: resolved)
         return PreparedTrajectory(AnyDenoisingTrajectory(trajectory), noiseShape: noiseShape)
     }
 

@@ -72,7 +72,7 @@ public enum PruningReportWriter {
         originalFigures.millisecondsPerImage = times[0]
         prunedFigures.millisecondsPerImage = times[1]
         let report = PruningReport(
-            command: run.command, model: run.modelName, architecture: DemoPrunableModel(original).architectureName,
+            command: run.command, model: run.modelName, architecture: original.architecture.denoiserClassName,
             criterion: run.criterion, target: run.target, seed: run.seed, calibrationPrompts: run.calibrationPrompts,
             calibrationSteps: run.sampling.steps, guidanceScale: run.sampling.guidanceScale, pruningSeconds: run.pruningSeconds,
             samplesPerPrompt: run.samplesPerPrompt, evaluationSeed: run.evaluationSeed, original: originalFigures, pruned: prunedFigures,
