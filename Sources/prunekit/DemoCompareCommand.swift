@@ -27,11 +27,15 @@ struct DemoCompareCommand: ParsableCommand {
     @Option(help: "ecodiff: passes over the calibration prompts.") var epochs: Int = 4
     @Option(help: "Seed of calibration noise and of the criteria.") var seed: UInt64 = 0
     @Option(help: "The folder for criteria-comparison.json and .md.") var out: String = "docs/demo-comparison"
+    @Flag(help: "Replace criteria-comparison.json and .md in --out if PruneKit wrote them (nothing else is ever replaced).")
+    var overwrite = false
     @OptionGroup var plugins: PluginOptions
 
     var targetValues: [Double] { targets.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
+        guard !out.isEmpty else { throw ValidationError("--out is empty: give the folder for criteria-comparison.json and .md") }
+        try CommandOutputs.validate(outputRequests, inputs: inputPaths)
         let values = targetValues
         guard !values.isEmpty, values.count == targets.split(separator: ",").count, values.allSatisfy({ $0 > 0 && $0 < 1 }) else {
             throw ValidationError("--targets must be comma-separated fractions in (0, 1), got \(targets)")
@@ -47,7 +51,19 @@ struct DemoCompareCommand: ParsableCommand {
         }
     }
 
+    var jsonPath: String { URL(fileURLWithPath: out).appendingPathComponent("criteria-comparison.json").path }
+    var markdownPath: String { URL(fileURLWithPath: out).appendingPathComponent("criteria-comparison.md").path }
+    var outputRequests: [OutputRequest] {
+        [
+            OutputRequest(flag: "--out", path: jsonPath, kind: .file(.json)),
+            OutputRequest(flag: "--out", path: markdownPath, kind: .file(.markdown)),
+        ]
+    }
+    var inputPaths: [InputPath] { models.map { InputPath(flag: "--model", path: $0) } + CommandOutputs.inputs(plugins: plugins) }
+
     func run() throws {
+        let claim = try CommandOutputs.claim(outputRequests, inputs: inputPaths, overwrite: overwrite)
+        defer { claim.release() }
         let started = Date()
         let directories = try models.isEmpty ? [EmbeddedDemoModels.directory(.sdxl), EmbeddedDemoModels.directory(.flux)] : models
         let names = criteria.isEmpty ? CriterionRegistry.shared.all.map(\.name) : criteria
@@ -130,12 +146,11 @@ struct DemoCompareCommand: ParsableCommand {
             evaluationSeed: evaluationSeed, models: modelEntries, rows: rows, seconds: Date().timeIntervalSince(started))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let base = URL(fileURLWithPath: out)
-        try encoder.encode(comparison).write(to: base.appendingPathComponent("criteria-comparison.json"), options: .atomic)
-        try Data(comparison.markdown.utf8).write(to: base.appendingPathComponent("criteria-comparison.md"), options: .atomic)
+        try AtomicFileWriter.write(OutputMarker.marking(json: try encoder.encode(comparison), kind: "criteria-comparison"), to: jsonPath)
+        try AtomicFileWriter.write(
+            Data(OutputMarker.marking(markdown: comparison.markdown, kind: "criteria-comparison").utf8), to: markdownPath)
         print(comparison.markdown)
-        print("wrote \(base.appendingPathComponent("criteria-comparison.md").path)")
+        print("wrote \(markdownPath)")
     }
 
     /// CPU model, logical CPUs and compute threads, for the document's header.

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import PruneDemo
+import PruneKit
 import PruneNN
+import PruneTensor
 
 /// `prunekit demo-sample`: images from a demo model for prompts of the shapes grammar, as a PNG grid.
 struct DemoSampleCommand: ParsableCommand {
@@ -31,13 +33,25 @@ struct DemoSampleCommand: ParsableCommand {
     @Option(help: "Grid columns (default 6 for all prompts, else the number of prompts).") var columns: Int?
     @Option(help: "Where to write the PNG grid.") var output: String
     @Option(help: "Also write adherence scores to this JSON file.") var json: String?
+    @Flag(help: "Replace an existing --output or --json written by PruneKit (nothing else is ever replaced).") var overwrite = false
+
+    var outputRequests: [OutputRequest] {
+        [OutputRequest(flag: "--output", path: output, kind: .file(.png))]
+            + (json.map { [OutputRequest(flag: "--json", path: $0, kind: .file(.json))] } ?? [])
+    }
+    var inputPaths: [InputPath] {
+        CommandOutputs.inputs([("--model", model), ("--text-from", textFrom), ("--compare-to", compareTo), ("--masks", masks)])
+    }
 
     func validate() throws {
         guard count > 0, steps > 0, (referenceSteps ?? 1) > 0 else { throw ValidationError("--count, --steps and --reference-steps must be at least 1") }
         if let columns, columns <= 0 { throw ValidationError("--columns must be positive") }
+        try CommandOutputs.validate(outputRequests, inputs: inputPaths)
     }
 
     func run() throws {
+        let claim = try CommandOutputs.claim(outputRequests, inputs: inputPaths, overwrite: overwrite)
+        defer { claim.release() }
         let demo = try DemoModelDirectory.load(model, textDirectory: textFrom)
         let chosen = try prompts.isEmpty ? ShapePrompt.all : prompts.map { try ShapePrompt(parsing: $0) }
         let all = (0..<count).flatMap { _ in chosen }
@@ -68,7 +82,8 @@ struct DemoSampleCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            try encoder.encode(DemoSampleReport(adherence: report, fidelity: fidelity)).write(to: URL(fileURLWithPath: json), options: .atomic)
+            let data = try encoder.encode(DemoSampleReport(adherence: report, fidelity: fidelity))
+            try AtomicFileWriter.write(OutputMarker.marking(json: data, kind: "demo-sample"), to: json)
         }
     }
 }

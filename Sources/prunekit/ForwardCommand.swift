@@ -19,9 +19,19 @@ struct ForwardCommand: ParsableCommand {
     @Option(help: "A safetensors file with the forward inputs.") var inputs: String
     @Option(help: "Where to write the safetensors file holding `output`.") var output: String
     @Option(help: "A safetensors file of unit masks (mask.<module key>).") var masks: String?
+    @Flag(help: "Replace an existing --output written by PruneKit (nothing else is ever replaced).") var overwrite = false
     @OptionGroup var plugins: PluginOptions
 
+    var outputRequests: [OutputRequest] { [OutputRequest(flag: "--output", path: output, kind: .file(.safetensors))] }
+    var inputPaths: [InputPath] {
+        CommandOutputs.inputs([("--model", model), ("--inputs", inputs), ("--masks", masks)]) + CommandOutputs.inputs(plugins: plugins)
+    }
+
+    func validate() throws { try CommandOutputs.validate(outputRequests, inputs: inputPaths) }
+
     func run() throws {
+        let claim = try CommandOutputs.claim(outputRequests, inputs: inputPaths, overwrite: overwrite)
+        defer { claim.release() }
         let loaded = try Architectures.loadModel(directory: model)
         let inputFile = try SafetensorsFile.open(inputs)
         let unitMasks = try masks.map(UnitMasks.load(path:)) ?? .none
@@ -33,6 +43,6 @@ struct ForwardCommand: ParsableCommand {
         } catch let error as PrunableModelError {
             throw CLIError.invalidFile(path: inputs, reason: error.description)
         }
-        try SafetensorsWriter.write(["output": result], to: output)
+        try SafetensorsWriter.write(["output": result], metadata: ["prunekit.output": "forward"], to: output)
     }
 }

@@ -73,7 +73,7 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Also write a report folder (demo models: images of original vs pruned, adherence, fidelity, latency, loss curve).")
     var report: String?
     @Option(help: "--report: evaluation images per prompt (72 prompts).") var reportSamples: Int = 1
-    @Flag(help: "Replace an existing --out directory.") var overwrite = false
+    @Flag(help: "Replace an existing --out or --report folder (or --checkpoint file) written by PruneKit; nothing else is ever replaced.") var overwrite = false
     @Option(help: "ecodiff: save λ and the optimizer state every N optimizer steps (0: never).") var checkpointEvery: Int = 1
     @Option(help: "ecodiff: the checkpoint file (default: <out>.resume.safetensors).") var checkpoint: String?
     @Flag(help: "ecodiff: continue from the checkpoint file of an interrupted run with the same settings.") var resume = false
@@ -125,10 +125,37 @@ struct PruneCommand: ParsableCommand {
         if resume, !FileManager.default.fileExists(atPath: checkpointPath) {
             throw ValidationError("--resume: no checkpoint at \(checkpointPath)")
         }
-        for (flag, path) in [("--out", outputDirectory), ("--report", reportDirectory ?? "")] where !path.isEmpty {
-            if !replacesOutputs, FileManager.default.fileExists(atPath: path) {
-                throw ValidationError("\(flag) \(path) already exists (pass --overwrite to replace it)")
-            }
+        try CommandOutputs.validate(outputRequests, inputs: inputPaths)
+    }
+
+    /// What this run writes: the export, the report, and EcoDiff's resume checkpoint.
+    var outputRequests: [OutputRequest] {
+        var requests = [OutputRequest(flag: "--out", path: outputDirectory, kind: .directory)]
+        if let reportDirectory { requests.append(OutputRequest(flag: "--report", path: reportDirectory, kind: .directory)) }
+        if writesCheckpoint {
+            requests.append(OutputRequest(flag: "--checkpoint", path: checkpointPath, kind: .file(.safetensors), continues: resume))
+        }
+        return requests
+    }
+
+    /// What this run reads; no output may overlap them.
+    var inputPaths: [InputPath] {
+        CommandOutputs.inputs([("--model", modelDirectory), ("--embeddings", embeddings), ("--prompts", prompts)])
+            + CommandOutputs.inputs(plugins: plugins)
+    }
+
+    /// Whether the criterion learns masks with resumable checkpoints (EcoDiff).
+    var writesCheckpoint: Bool {
+        (try? CriterionRegistry.shared.criterion(named: criterion)) is EcoDiffCriterion && (checkpointEvery > 0 || resume)
+    }
+
+    /// Claims the outputs; an existing checkpoint without --resume or --overwrite gets its own advice.
+    func claimOutputs() throws -> OutputClaim {
+        do {
+            return try CommandOutputs.claim(outputRequests, inputs: inputPaths, overwrite: replacesOutputs)
+        } catch OutputSafetyError.exists(let flag, let path) where flag == "--checkpoint" {
+            throw CLIError.badOption(
+                "--checkpoint \(path) holds the state of an interrupted run: pass --resume to continue it, or --overwrite to start over")
         }
     }
 
@@ -173,6 +200,8 @@ struct PruneCommand: ParsableCommand {
     }
 
     func run() throws {
+        let claim = try claimOutputs()
+        defer { claim.release() }
         var criterion = try CriterionRegistry.shared.criterion(named: self.criterion)
         let plan = plan()
         for pattern in plan.include + plan.exclude { _ = try pattern.matches("") }  // bad regexes fail before any work

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PruneKit
 
 /// `prunekit`: structural pruning of text-to-image diffusion models.
 @main
@@ -7,4 +8,10 @@ struct PruneKitCommand: ParsableCommand {
         commandName: "prunekit",
         abstract: "Structural pruning of SDXL U-Nets and FLUX DiTs: heads and FFN neurons out, a smaller dense model back.",
         subcommands: [ParamsCommand.self, ForwardCommand.self, SampleCommand.self, PruneCommand.self, RecoverCommand.self, DemoCompareCommand.self, CriteriaCommand.self, PluginsCommand.self, TrainDemoCommand.self, DemoSampleCommand.self])
+
+    /// Runs the command line. Interrupts remove half-written outputs first (see `OutputInterrupts`).
+    static func main() {
+        OutputInterrupts.install()
+        main(nil)
+    }
 }

@@ -41,7 +41,7 @@ struct RecoverCommand: ParsableCommand {
     @Option(help: "Seed of the noise, the LoRA initialisation and the pair order.") var seed: UInt64 = 0
     @Option(help: "Where to write the recovered model directory.") var out: String
     @Option(help: "Where to write the report as JSON.") var report: String?
-    @Flag(help: "Replace an existing --out directory.") var overwrite = false
+    @Flag(help: "Replace an existing --out directory or --report file written by PruneKit (nothing else is ever replaced).") var overwrite = false
 
     func validate() throws {
         guard iterations >= 0 else { throw ValidationError("--iterations must be 0 or more, got \(iterations)") }
@@ -54,12 +54,22 @@ struct RecoverCommand: ParsableCommand {
         guard trajectoriesPerPrompt >= 1 else { throw ValidationError("--trajectories-per-prompt must be at least 1") }
         if let studentSteps, studentSteps < 1 { throw ValidationError("--student-steps must be at least 1, got \(studentSteps)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-        if !overwrite, FileManager.default.fileExists(atPath: out) {
-            throw ValidationError("--out \(out) already exists (pass --overwrite to replace it)")
-        }
+        try CommandOutputs.validate(outputRequests, inputs: inputPaths)
+    }
+
+    /// The recovered model folder and the JSON report.
+    var outputRequests: [OutputRequest] {
+        [OutputRequest(flag: "--out", path: out, kind: .directory)]
+            + (report.map { [OutputRequest(flag: "--report", path: $0, kind: .file(.json))] } ?? [])
+    }
+
+    var inputPaths: [InputPath] {
+        CommandOutputs.inputs([("--original", original), ("--pruned", pruned), ("--embeddings", embeddings), ("--prompts", prompts)])
     }
 
     func run() throws {
+        let claim = try CommandOutputs.claim(outputRequests, inputs: inputPaths, overwrite: overwrite)
+        defer { claim.release() }
         let teacher = try Architectures.loadModel(directory: original)
         let student = try Architectures.loadModel(directory: pruned)
         guard teacher.architectureName == student.architectureName else {
@@ -102,7 +112,7 @@ struct RecoverCommand: ParsableCommand {
         if let report {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: report), options: .atomic)
+            try AtomicFileWriter.write(OutputMarker.marking(json: try encoder.encode(result), kind: "recovery-report"), to: report)
         }
         print("wrote \(out)")
     }

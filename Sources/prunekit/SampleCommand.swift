@@ -38,8 +38,17 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "A safetensors file of unit masks (mask.<module key>).") var masks: String?
     @Option(help: "Where to write the final `latents`.") var output: String
     @Flag(help: "Also write every step's latents as trace.<i>.") var trace = false
+    @Flag(help: "Replace an existing --output written by PruneKit (nothing else is ever replaced).") var overwrite = false
+
+    var outputRequests: [OutputRequest] { [OutputRequest(flag: "--output", path: output, kind: .file(.safetensors))] }
+    var inputPaths: [InputPath] {
+        CommandOutputs.inputs([
+            ("--model", model), ("--embeddings", embeddings), ("--scheduler", scheduler), ("--noise", noise), ("--masks", masks),
+        ])
+    }
 
     func validate() throws {
+        try CommandOutputs.validate(outputRequests, inputs: inputPaths)
         for (name, values) in [("--original-size", originalSize), ("--crop-top-left", cropTopLeft), ("--target-size", targetSize)]
         where !values.isEmpty && values.count != 2 {
             throw ValidationError("\(name) takes two numbers, got \(values.count)")
@@ -55,6 +64,8 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        let claim = try CommandOutputs.claim(outputRequests, inputs: inputPaths, overwrite: overwrite)
+        defer { claim.release() }
         let preset = try SchedulerPreset(name: self.preset)
         let schedulerConfiguration = try scheduler.map { try SchedulerConfiguration(contentsOf: URL(fileURLWithPath: $0)) }
             ?? preset.configuration
@@ -123,7 +134,9 @@ struct SampleCommand: ParsableCommand {
             throw CLIError.badOption("sample supports SDXL and FLUX models; \(model) is a \(loaded.architectureName)")
         }
         try SafetensorsWriter.write(
-            tensors, metadata: ["preset": preset.rawValue, "steps": String(stepCount), "seed": String(seed)], to: output)
+            tensors,
+            metadata: ["prunekit.output": "sample", "preset": preset.rawValue, "steps": String(stepCount), "seed": String(seed)],
+            to: output)
         print("wrote \(output)")
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PruneDemo
+import PruneKit
 import PruneTensor
 
 /// `prunekit train-demo`: trains one of the embedded demo models from a seed.
@@ -18,7 +19,9 @@ struct TrainDemoCommand: ParsableCommand {
     @Option(help: "sdxl or flux.") var architecture: String
     @Option(help: "Optimizer steps of the whole run.") var steps: Int
     @Option(help: "Seed of the weights, data, dropout, timesteps and noise.") var seed: UInt64 = 0
-    @Option(help: "The model directory to write (replaced when it exists).") var out: String
+    @Option(help: "The model directory to write.") var out: String
+    @Flag(help: "Replace an existing --out model (or start over from an existing --checkpoint) written by PruneKit; nothing else is ever replaced.")
+    var overwrite = false
     @Flag(help: "Continue from --checkpoint.") var resume = false
     @Option(help: "Training-state file (default: <out>.checkpoint.safetensors).") var checkpoint: String?
     @Option(help: "Steps between checkpoints.") var checkpointEvery: Int = 250
@@ -36,6 +39,18 @@ struct TrainDemoCommand: ParsableCommand {
         guard steps >= 0 else { throw ValidationError("--steps must not be negative, got \(steps)") }
         guard checkpointEvery > 0, logEvery > 0 else { throw ValidationError("--checkpoint-every and --log-every must be positive") }
         guard evalSamples >= 0, samplingSteps > 0 else { throw ValidationError("--eval-samples must be ≥ 0 and --sampling-steps ≥ 1") }
+        try CommandOutputs.validate(outputRequests, inputs: [])
+    }
+
+    /// The training-state file.
+    var checkpointPath: String { checkpoint ?? URL(fileURLWithPath: out).standardizedFileURL.path + ".checkpoint.safetensors" }
+
+    /// The model folder and the training state (continued with --resume).
+    var outputRequests: [OutputRequest] {
+        [
+            OutputRequest(flag: "--out", path: out, kind: .directory),
+            OutputRequest(flag: "--checkpoint", path: checkpointPath, kind: .file(.safetensors), continues: resume),
+        ]
     }
 
     func run() throws {
@@ -43,13 +58,16 @@ struct TrainDemoCommand: ParsableCommand {
         var settings = DemoTrainingSettings(architecture: architecture, seed: seed, steps: steps)
         settings.batchSize = batchSize
         settings.learningRate = learningRate
-        let checkpointPath = checkpoint ?? URL(fileURLWithPath: out).standardizedFileURL.path + ".checkpoint.safetensors"
-        let manager = FileManager.default
-        if resume {
-            guard manager.fileExists(atPath: checkpointPath) else { throw CLIError.missingFile(path: checkpointPath, purpose: "--resume needs the training checkpoint") }
-        } else if manager.fileExists(atPath: checkpointPath) {
-            throw CLIError.badOption("\(checkpointPath) exists: pass --resume to continue that run, or remove it to start over")
+        if resume, !FileManager.default.fileExists(atPath: checkpointPath) {
+            throw CLIError.missingFile(path: checkpointPath, purpose: "--resume needs the training checkpoint")
         }
+        let claim: OutputClaim
+        do { claim = try CommandOutputs.claim(outputRequests, inputs: [], overwrite: overwrite) } catch OutputSafetyError.exists(let flag, let path)
+            where flag == "--checkpoint"
+        {
+            throw CLIError.badOption("\(path) exists: pass --resume to continue that run, or --overwrite to start over")
+        }
+        defer { claim.release() }
 
         let model = try DemoModel.random(architecture, seed: seed)
         let trainer = try DemoTrainer(model: model, settings: settings)
@@ -87,7 +105,7 @@ struct TrainDemoCommand: ParsableCommand {
         try DemoModelDirectory.write(
             shipped, card: card, samples: evaluation?.firstRoundGrid,
             lossChart: trainer.lossHistory.count >= 2 ? LineChart.lossCurve(trainer.lossHistory).render() : nil, to: out,
-            dtype: .float16)
+            replacing: overwrite, dtype: .float16)
         Self.log("wrote \(out)")
     }
 

@@ -47,7 +47,7 @@ import Testing
         }
         #expect(FileManager.default.contents(atPath: destination + "/a.txt") == Data("one".utf8))
         try AtomicDirectoryWriter.write(to: destination, replacing: true) { try Data("two".utf8).write(to: URL(fileURLWithPath: $0 + "/b.txt")) }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: destination) == ["b.txt"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: destination).sorted() == [OutputMarker.directoryMarker, "b.txt"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent) == ["export"])
     }
 
@@ -67,7 +67,7 @@ import Testing
             provenance: PruningProvenance(criterion: "hand", target: 0.5, seed: 9, sourceDirectory: source), to: destination)
 
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: destination))
-        #expect(files == ["config.json", "diffusion_pytorch_model.safetensors", "masks.safetensors", "prunekit.json"])
+        #expect(files == [OutputMarker.directoryMarker, "config.json", "diffusion_pytorch_model.safetensors", "masks.safetensors", "prunekit.json"])
         let reread = try ExportManifest.load(directory: destination)
         #expect(reread == manifest)
         #expect(reread.architecture == "HandMade" && reread.criterion == "hand" && reread.target == 0.5 && reread.seed == 9)

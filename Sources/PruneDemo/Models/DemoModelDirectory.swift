@@ -41,7 +41,7 @@ public enum DemoModelDirectory {
         case .sdxl(let unet): denoiserConfiguration = try unet.configurationJSON(sourceDirectory: nil)
         case .flux(let transformer): denoiserConfiguration = try transformer.configurationJSON(sourceDirectory: nil)
         }
-        try AtomicDirectoryWriter.write(to: directory, replacing: replacing) { root in
+        try AtomicDirectoryWriter.write(to: directory, replacing: replacing, kind: "demo-model") { root in
             func path(_ name: String) -> String { URL(fileURLWithPath: root).appendingPathComponent(name).path }
             try denoiserConfiguration.write(to: URL(fileURLWithPath: path("config.json")))
             try SafetensorsWriter.write(model.denoiserParameters.parameters, to: path("diffusion_pytorch_model.safetensors"), dtype: dtype)

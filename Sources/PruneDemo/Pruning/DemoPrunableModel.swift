@@ -110,11 +110,11 @@ public final class DemoPrunableModel: PrunableModel, PromptEncoding {
         selection: UnitSelection, to directory: String, provenance: PruningProvenance, replacing: Bool, dtype: DType
     ) throws -> ExportManifest {
         var manifest: ExportManifest?
-        try AtomicDirectoryWriter.write(to: directory, replacing: replacing) { root in
+        try AtomicDirectoryWriter.write(to: directory, replacing: replacing, kind: "export") { root in
             let staging = URL(fileURLWithPath: root).appendingPathComponent("denoiser").path
             manifest = try denoiser.exportPruned(selection: selection, to: staging, provenance: provenance, replacing: false, dtype: dtype)
             let manager = FileManager.default
-            for name in try manager.contentsOfDirectory(atPath: staging) {
+            for name in try manager.contentsOfDirectory(atPath: staging) where name != OutputMarker.directoryMarker {
                 try manager.moveItem(atPath: staging + "/" + name, toPath: root + "/" + name)
             }
             try manager.removeItem(atPath: staging)

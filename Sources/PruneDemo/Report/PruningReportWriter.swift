@@ -83,7 +83,7 @@ public enum PruningReportWriter {
         let firstRound = 0..<ShapePrompt.all.count
         let originalImages = originalEvaluation.images.sliced(axis: 0, firstRound).contiguous()
         let prunedImages = prunedEvaluation.images.sliced(axis: 0, firstRound).contiguous()
-        try AtomicDirectoryWriter.write(to: directory, replacing: replacing) { root in
+        try AtomicDirectoryWriter.write(to: directory, replacing: replacing, kind: "report") { root in
             func path(_ name: String) -> String { URL(fileURLWithPath: root).appendingPathComponent(name).path }
             try json.write(to: URL(fileURLWithPath: path("report.json")))
             try Data(report.markdown.utf8).write(to: URL(fileURLWithPath: path("report.md")))

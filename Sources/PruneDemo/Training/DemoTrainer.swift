@@ -130,7 +130,7 @@ extension DemoTrainer {
         try SafetensorsWriter.write(
             tensors,
             metadata: [
-                "format": "prunekit-demo-training", "step": String(step), "optimizer_step": String(optimizer.stepCount),
+                "format": "prunekit-demo-training", "prunekit.output": "demo-training-checkpoint", "step": String(step), "optimizer_step": String(optimizer.stepCount),
                 "settings": settingsJSON, "loss_history": history, "training_seconds": String(trainingSeconds),
             ],
             to: path)

@@ -2,6 +2,8 @@
 public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The destination exists and replacing it was not asked for.
     case destinationExists(path: String)
+    /// The destination exists but is not a directory PruneKit wrote, so it is never replaced.
+    case notPruneKitOutput(path: String)
     /// A file-system operation failed.
     case io(path: String, operation: String, reason: String)
     /// The source model's files could not be read or fingerprinted.
@@ -16,6 +18,8 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .destinationExists(let path): "\(path) already exists (pass replacing: true to overwrite it)"
+        case .notPruneKitOutput(let path):
+            "\(path) exists and was not written by PruneKit (no \(OutputMarker.directoryMarker) or \(OutputMarker.manifestName)); it is never replaced"
         case .io(let path, let operation, let reason): "\(operation) \(path) failed: \(reason)"
         case .unreadableSource(let path, let reason): "cannot read the source model \(path): \(reason)"
         case .invalidConfiguration(let reason): "the configuration to export is invalid: \(reason)"

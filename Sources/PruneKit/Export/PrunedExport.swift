@@ -60,7 +60,7 @@ public enum PrunedExport {
         let moduleListJSON = "[" + moduleList.map { "[\"\($0[0])\",\($0[1]),\"\($0[2])\"]" }.joined(separator: ",") + "]"
 
         do {
-            try AtomicDirectoryWriter.write(to: directory, replacing: replacing) { temporary in
+            try AtomicDirectoryWriter.write(to: directory, replacing: replacing, kind: "export") { temporary in
                 let base = URL(fileURLWithPath: temporary)
                 try SafetensorsWriter.write(
                     pruned, metadata: ["format": "pt"], to: base.appendingPathComponent("diffusion_pytorch_model.safetensors").path,

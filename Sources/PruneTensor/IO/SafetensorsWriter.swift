@@ -37,7 +37,9 @@ public enum SafetensorsWriter {
         let header = makeHeader(keys: keys, tensors: tensors, metadata: metadata, dtype: dtype)
 
         let (directory, name) = split(path)
-        let temporaryPath = directory + "/." + name + ".tmp-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let temporaryPath = directory + "/" + TemporaryOutputs.prefix(forOutputNamed: name) + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let registration = TemporaryOutputs.register(temporaryPath)
+        defer { TemporaryOutputs.unregister(registration) }
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw SafetensorsMapping.systemError(path, "create temporary file") }
         var isOpen = true
