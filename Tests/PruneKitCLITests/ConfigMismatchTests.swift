@@ -75,8 +75,11 @@ import Testing
     @Test("a config that describes other weights names every mismatched key with both shapes", arguments: mismatches)
     func mismatchedWeights(_ edit: ConfigEdit) throws {
         let directory = try Self.editedCopy(of: edit.fixture, key: edit.key, value: edit.value)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let output = directory + "/out.safetensors"
+        let output = directory + "-out.safetensors"
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: output)
+        }
         for arguments in [
             ["params", "--model", directory],
             ["forward", "--model", directory, "--inputs", Fixtures.path("\(edit.fixture)/inputs.safetensors"), "--output", output],

@@ -57,11 +57,14 @@ import Testing
         #expect(result.killedMidWrite, "the kill landed after the export was renamed into place")
         #expect(!FileManager.default.fileExists(atPath: out), "a killed export must not leave a partial --out directory")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory)
-        #expect(leftovers.allSatisfy { $0.hasPrefix(".pruned.tmp-") }, "unexpected leftovers: \(leftovers)")
+        // SIGKILL cannot be caught: the temporary and the (unheld) lock file stay.
+        #expect(leftovers.allSatisfy { $0.hasPrefix(".pruned.tmp-") || $0 == ".pruned.lock" }, "unexpected leftovers: \(leftovers)")
 
-        // The same command then completes, and the export it writes is whole.
+        // The same command then completes, removes the stale temporary, and the export it writes is whole.
         let outcome = try CLIProcess.run(arguments)
         #expect(outcome.status == 0 && !outcome.signaled, "\(outcome.standardError.suffix(300))")
+        #expect(outcome.standardError.contains("left behind by an interrupted run"), "\(outcome.standardError.suffix(300))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["pruned"])
         let accounting = try ParamsCommand.parse(["--model", out]).accounting()
         #expect(accounting.parameters > 0 && accounting.heads > 0)
     }
@@ -91,7 +94,10 @@ import Testing
             }
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory)
             #expect(
-                leftovers.allSatisfy { $0 == "out.resume.safetensors" || $0.hasPrefix(".out.resume.safetensors.tmp-") },
+                leftovers.allSatisfy {
+                    $0 == "out.resume.safetensors" || $0.hasPrefix(".out.resume.safetensors.tmp-") || $0 == ".out.lock"
+                        || $0 == ".out.resume.safetensors.lock"
+                },
                 "unexpected leftovers: \(leftovers)")
             for name in leftovers { try FileManager.default.removeItem(atPath: directory + "/" + name) }
         }

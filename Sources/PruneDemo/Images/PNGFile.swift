@@ -17,8 +17,8 @@ public enum PNGFile {
         }
     }
 
-    /// The PNG bytes of `image`, from libpng's simplified writer.
-    static func encode(_ image: RGBImage, path: String) throws(DemoModelError) -> [UInt8] {
+    /// The PNG bytes of `image`, from libpng's simplified writer (no marker); `path` only names the image in errors.
+    public static func encode(_ image: RGBImage, path: String) throws(DemoModelError) -> [UInt8] {
         var control = png_image()
         control.version = png_uint_32(PNG_IMAGE_VERSION)
         control.width = png_uint_32(image.width)
