@@ -21,7 +21,10 @@ public struct CLIPTextModel: @unchecked Sendable {
     /// The resident parameters, by checkpoint key.
     public let parameters: StoredParameters
 
-    /// Builds the model from `source`, keyed by transformers names (`text_model.…`).
+    /// Builds the model from `source`, keyed by transformers names: `text_model.…` as every published checkpoint
+    /// stores them, or without the `text_model.` prefix as transformers 5 saves a `CLIPTextModel` (it strips the
+    /// prefix on load; so does this initialiser when the source has no `text_model.` token embedding but an
+    /// unprefixed one).
     /// - Throws: ``TextEncoderError/weights(_:)`` listing every missing, mis-shaped, unreadable and unexpected key
     ///   (`text_model.embeddings.position_ids` is accepted and ignored, as transformers does).
     public init(configuration: CLIPTextConfiguration, source: any TensorSource, sourceName: String = "weights")
@@ -49,7 +52,12 @@ public struct CLIPTextModel: @unchecked Sendable {
     init(configuration: CLIPTextConfiguration, parameters: StoredParameters) {
         self.configuration = configuration
         self.parameters = parameters
-        transformer = CLIPTextTransformer(parameters.root.scoped("text_model"), configuration: configuration)
+        let prefixed = "text_model.embeddings.token_embedding.weight"
+        let unprefixed = "embeddings.token_embedding.weight"
+        let scope =
+            !parameters.sourceContains(prefixed) && parameters.sourceContains(unprefixed)
+            ? parameters.root : parameters.root.scoped("text_model")
+        transformer = CLIPTextTransformer(scope, configuration: configuration)
     }
 
     /// Every parameter's key and shape for `configuration`, without weights (e.g. to write a checkpoint).

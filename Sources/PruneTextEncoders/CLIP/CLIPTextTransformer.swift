@@ -18,7 +18,9 @@ struct CLIPTextTransformer {
     let finalLayerNorm: StoredLayerNorm
 
     /// The keys transformers drops without complaint (the non-persistent `position_ids` buffer older files hold).
-    static func isIgnored(_ key: String) -> Bool { key == "text_model.embeddings.position_ids" }
+    static func isIgnored(_ key: String) -> Bool {
+        key == "text_model.embeddings.position_ids" || key == "embeddings.position_ids"
+    }
 
     init(_ scope: ParameterScope, configuration c: CLIPTextConfiguration) {
         configuration = c
