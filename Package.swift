@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "PruneTextEncoders", targets: ["PruneTextEncoders"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
+        .executable(name: "text-encoder-memory", targets: ["TextEncoderMemory"]),
         // dlopen plugins (C ABI only; see Plugins/README.md): libGradientFlow.so, libFPGM.so, libDiT.so.
         .library(name: "GradientFlow", type: .dynamic, targets: ["GradientFlow"]),
         .library(name: "FPGM", type: .dynamic, targets: ["FPGM"]),
@@ -79,6 +80,10 @@ let package = Package(
         .executableTarget(
             name: "PruneBenchmarks", dependencies: ["PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor", "CBLAS"],
             swiftSettings: swiftSettings),
+
+        // Writes a real-size text encoder with seeded random 16-bit weights and runs one forward, for peak-RSS
+        // measurements (`/usr/bin/time -v`; see docs/decisions.md).
+        .executableTarget(name: "TextEncoderMemory", dependencies: ["PruneTextEncoders", "PruneTensor"], swiftSettings: swiftSettings),
 
         // Examples (each folder has a README): `swift run prune-from-code`, `swap-criteria`, `prune-real-checkpoint`.
         .executableTarget(

@@ -38,6 +38,21 @@ import Testing
         print("\(fixture): worst relative error \(worst) over \(expected.count) outputs")
     }
 
+    @Test("CLIPTextModel reads the published text_model.-prefixed keys and transformers 5's unprefixed ones alike")
+    func readsBothKeyLayouts() throws {
+        let fixture = TextEncoderFixture(name: "clip-quick-gelu")  // saved by transformers 5: no text_model. prefix
+        let file = try SafetensorsFile.open(fixture.directory + "/model.safetensors")
+        var prefixed: [String: Tensor] = [:]
+        for key in file.keys { prefixed["text_model." + key] = try file.tensor(key) }
+        prefixed["text_model.embeddings.position_ids"] = Tensor.zeros([1, 77])  // older files carry the buffer
+        let configuration = try CLIPTextConfiguration.load(path: fixture.directory + "/config.json")
+        let ids = try #require(try fixture.integerRows("input_ids"))
+        let output = try CLIPTextModel(configuration: configuration, source: DictionaryTensorSource(prefixed))(ids)
+        let reference = try CLIPTextModel(directory: fixture.directory)(ids)
+        #expect(output.lastHiddenState.scalars() == reference.lastHiddenState.scalars())
+        #expect(output.poolerOutput.scalars() == reference.poolerOutput.scalars())
+    }
+
     @Test("A float16 checkpoint stays float16 while resident and is found without naming the variant")
     func float16WeightsStayResidentInHalfPrecision() throws {
         let fixture = TextEncoderFixture(name: "clip-fp16")
