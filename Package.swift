@@ -17,8 +17,10 @@ let package = Package(
         .library(name: "PruneSDXL", targets: ["PruneSDXL"]),
         .library(name: "PruneFlux", targets: ["PruneFlux"]),
         .library(name: "PruneDemo", targets: ["PruneDemo"]),
+        .library(name: "PruneTextEncoders", targets: ["PruneTextEncoders"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
+        .executable(name: "text-encoder-memory", targets: ["TextEncoderMemory"]),
         // dlopen plugins (C ABI only; see Plugins/README.md): libGradientFlow.so, libFPGM.so, libDiT.so.
         .library(name: "GradientFlow", type: .dynamic, targets: ["GradientFlow"]),
         .library(name: "FPGM", type: .dynamic, targets: ["FPGM"]),
@@ -55,6 +57,10 @@ let package = Package(
         .target(name: "PruneSDXL", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .target(name: "PruneFlux", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
 
+        // Text encoders of the SDXL and FLUX pipelines (CLIP text, OpenCLIP bigG, T5 v1.1), forward only, weights kept
+        // in their stored 16-bit form and widened per layer.
+        .target(name: "PruneTextEncoders", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+
         // The embedded demo models: a procedural shapes dataset, tokenizer and text encoder, training, the
         // analytic adherence checker, image metrics, PNG output (libpng).
         .target(
@@ -74,6 +80,10 @@ let package = Package(
         .executableTarget(
             name: "PruneBenchmarks", dependencies: ["PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor", "CBLAS"],
             swiftSettings: swiftSettings),
+
+        // Writes a real-size text encoder with seeded random 16-bit weights and runs one forward, for peak-RSS
+        // measurements (`/usr/bin/time -v`; see docs/decisions.md).
+        .executableTarget(name: "TextEncoderMemory", dependencies: ["PruneTextEncoders", "PruneTensor"], swiftSettings: swiftSettings),
 
         // Examples (each folder has a README): `swift run prune-from-code`, `swap-criteria`, `prune-real-checkpoint`.
         .executableTarget(
@@ -121,6 +131,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneFluxTests", dependencies: ["PruneTestSupport", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PruneTextEncodersTests", dependencies: ["PruneTextEncoders", "PruneTestSupport", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneDemoTests", dependencies: ["PruneDemo", "PruneDemoTestSupport", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "CPNG"],

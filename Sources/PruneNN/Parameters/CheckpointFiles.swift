@@ -92,4 +92,17 @@ public struct SafetensorsTensorSource: TensorSource {
         guard let file = fileForKey[key] else { throw CheckpointError.missingKeys([key], source: name) }
         return try file.tensor(key)
     }
+
+    /// `float32`, `float16` and `bfloat16` tensors as zero-copy views of the mapping in their stored type
+    /// (16-bit pages are faulted in from the page cache as they are read); `float64` ones rounded to
+    /// `float32`.
+    public func storedTensor(_ key: String) throws -> Tensor {
+        guard let file = fileForKey[key], let info = file.info(key) else {
+            throw CheckpointError.missingKeys([key], source: name)
+        }
+        switch info.dtype {
+        case .float32, .float16, .bfloat16: return try file.tensor(key, as: info.dtype)
+        case .float64: return try file.tensor(key)
+        }
+    }
 }

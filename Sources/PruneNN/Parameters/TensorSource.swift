@@ -10,6 +10,17 @@ public protocol TensorSource {
     /// The tensor stored under `key`, as float32.
     /// - Throws: when the key is absent or its bytes cannot be read.
     func tensor(_ key: String) throws -> Tensor
+    /// The tensor stored under `key` in its stored element type when that is `float32`, `float16` or
+    /// `bfloat16` (other types are converted to `float32`), zero-copy where the source allows.
+    ///
+    /// For models that keep 16-bit weights resident and widen each one where it is computed (the text
+    /// encoders). The default implementation returns ``tensor(_:)``, i.e. `float32`.
+    /// - Throws: when the key is absent or its bytes cannot be read.
+    func storedTensor(_ key: String) throws -> Tensor
+}
+
+extension TensorSource {
+    public func storedTensor(_ key: String) throws -> Tensor { try tensor(key) }
 }
 
 /// An in-memory ``TensorSource``.
