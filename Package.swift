@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "PruneSDXL", targets: ["PruneSDXL"]),
         .library(name: "PruneFlux", targets: ["PruneFlux"]),
         .library(name: "PruneDemo", targets: ["PruneDemo"]),
+        .library(name: "PruneTokenizers", targets: ["PruneTokenizers"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
         // dlopen plugins (C ABI only; see Plugins/README.md): libGradientFlow.so, libFPGM.so, libDiT.so.
@@ -47,6 +48,13 @@ let package = Package(
 
         // Layers named by checkpoint key, the parameter store, masks.
         .target(name: "PruneNN", dependencies: ["PruneTensor"], swiftSettings: swiftSettings),
+
+        // Text → token ids: CLIP byte-level BPE and T5 Unigram, exactly as diffusers' SDXL/FLUX pipelines tokenize
+        // (no tensors, no dependencies). The real CLIP merges ship uncompressed as a resource (open_clip, MIT).
+        .target(
+            name: "PruneTokenizers",
+            resources: [.copy("Resources/clip-merges.txt"), .copy("Resources/open_clip-LICENSE.txt")],
+            swiftSettings: swiftSettings),
 
         // The pruning core: schedulers, units and masks, criteria, objective, plan, surgery, export.
         .target(name: "PruneKit", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
@@ -111,6 +119,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         .testTarget(name: "PruneTensorTests", dependencies: ["PruneTensor", "PruneTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PruneTokenizersTests", dependencies: ["PruneTokenizers", "PruneTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneNNTests", dependencies: ["PruneTestSupport", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneKitTests", dependencies: ["PruneTestSupport", "PruneKit", "PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .testTarget(
