@@ -3,12 +3,13 @@ import Foundation
 /// Cleans a prompt before CLIP's pre-tokenizer splits it: Unicode NFC, every run of whitespace → one space, lower
 /// case.
 ///
-/// This implementation matches: the normalizer of transformers' `CLIPTokenizerFast` (`tokenizer.json`:
-/// `Sequence[NFC, Replace(Regex("\s+"), " "), Lowercase]`). Deviations from the *slow* `CLIPTokenizer`, which runs
-/// `ftfy.fix_text` (or, without ftfy, BERT's `BasicTokenizer`) and `html.unescape` twice first: an HTML entity such
-/// as `&amp;` stays literal text here, as in the fast tokenizer; the fixture script records where the two differ.
-/// Whitespace is the Unicode `White_Space` property, as in the `tokenizers` crate's regex engine (Python's `re`
-/// also counts U+001C…U+001F).
+/// This implementation matches: the normalizer of transformers' CLIP tokenizer (transformers 5 has only the
+/// `tokenizers`-backed one; its `tokenizer.json`: `Sequence[NFC, Replace(Regex("\s+"), " "), Lowercase]`), which is
+/// what diffusers' SDXL and FLUX pipelines run. The slow path (transformers 4's `CLIPTokenizer` with ftfy, and
+/// open_clip's `SimpleTokenizer`) first runs `ftfy.fix_text` and `html.unescape` twice and lower-cases with Python;
+/// on the fixture prompts that differs only for HTML entities (`&amp;` stays literal here), ftfy's ligature fix
+/// (`ﬁ` stays here) and a word-final capital sigma (`σ` here, `ς` there). Whitespace is the Unicode `White_Space`
+/// property, as in the `tokenizers` crate's regex engine (Python's `re` also counts U+001C…U+001F).
 enum CLIPTextNormalizer {
     /// The normalized form of `text`.
     static func normalize(_ text: String) -> String {

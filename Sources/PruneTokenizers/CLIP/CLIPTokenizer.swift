@@ -9,7 +9,8 @@ import Foundation
 /// unescaping first) are listed on `CLIPTextNormalizer`.
 ///
 /// The padding token is the one the tokenizer files name: SDXL's `tokenizer/` pads with `<|endoftext|>` (49407),
-/// its `tokenizer_2/` with `!` (id 0).
+/// its `tokenizer_2/` with `!` (id 0). Like every special token, the padding token is cut out of the prompt before
+/// BPE, so with `!` padding each `!` in a prompt becomes id 0 (transformers does the same).
 public struct CLIPTokenizer: Sendable {
     /// The BPE model.
     private let encoder: BytePairEncoder
@@ -42,7 +43,14 @@ public struct CLIPTokenizer: Sendable {
         encoder = try BytePairEncoder(
             vocabulary: files.vocabulary, merges: files.merges, unknownID: unknownID, endOfWordSuffix: "</w>",
             path: files.mergesPath)
-        specials = AddedTokenSplitter(tokens: [files.bos: bosID, files.eos: eosID])
+        // transformers adds every special token, the padding token included, to the vocabulary it splits out of
+        // the text first: with SDXL's `tokenizer_2` (pad `!`) a prompt's "!!!" is three pad ids 0, not the token
+        // "!!!".
+        var specialIDs: [String: Int32] = [:]
+        for (name, id) in [(files.unk, unknownID), (files.pad, padID), (files.eos, eosID), (files.bos, bosID)] {
+            specialIDs[name] = id
+        }
+        specials = AddedTokenSplitter(tokens: specialIDs)
         modelMaxLength = files.modelMaxLength ?? 77
     }
 
