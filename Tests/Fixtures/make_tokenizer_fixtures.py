@@ -20,14 +20,19 @@ Outputs:
     expected.json       prompt -> input_ids / attention_mask / untruncated length, per variant
 """
 
-import gzip
-import importlib.util
-import json
 import os
-import random
-import shutil
-import sys
-import tempfile
+
+# The Unigram trainer sums in parallel; one thread makes its scores (and so the files) byte-identical run to run.
+os.environ["RAYON_NUM_THREADS"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+import gzip  # noqa: E402  (after the environment is set)
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 
 import sentencepiece
 import tokenizers
@@ -181,6 +186,12 @@ def train_unigram(corpus):
                                                              special_tokens=[("</s>", 1)])
     spec = json.loads(tokenizer.to_str())
     assert [v[0] for v in spec["model"]["vocab"][:3]] == ["<pad>", "</s>", "<unk>"], "special ids must be 0, 1, 2"
+    # The trainer's piece order among equal scores, and the last bits of its scores, change from run to run (Rust
+    # hash-map order, parallel sums). Round the scores to 10 decimals and order the pieces by (-score, piece) so
+    # the committed file is byte-identical on every run; the model is still a plain Unigram model.
+    pieces = sorted(((piece, round(score, 10)) for piece, score in spec["model"]["vocab"][3:]),
+                    key=lambda entry: (-entry[1], entry[0]))
+    spec["model"]["vocab"] = [list(entry) for entry in spec["model"]["vocab"][:3]] + [list(p) for p in pieces]
     return spec
 
 

@@ -61,6 +61,23 @@ struct CLIPTokenizerTests {
         #expect(try CLIPFixtureTokenizers.smallPadBang.get().modelMaxLength == 77)
     }
 
+    @Test("a folder with tokenizer.json is read through it, with the pad token from special_tokens_map.json")
+    func folderPrefersTokenizerJSON() throws {
+        let source = TokenizerFixtures.directory + "/clip-small-json/tokenizer.json"
+        let folder = try ScratchFolder([
+            "tokenizer.json": try String(contentsOfFile: source, encoding: .utf8),
+            "special_tokens_map.json": #"{"pad_token": "!"}"#,
+        ])
+        defer { folder.remove() }
+        let tokenizer = try CLIPTokenizer(directory: folder.path)
+        let reference = try CLIPFixtureTokenizers.smallPadBang.get()
+        #expect(tokenizer.padID == 0)
+        for fixture in TokenizerFixtures.shared.variants["clip-small-pad2"]?.cases ?? [] {
+            #expect(tokenizer.encode(fixture.prompt) == reference.encode(fixture.prompt))
+            #expect(tokenizer.encode(fixture.prompt).ids == fixture.ids)
+        }
+    }
+
     @Test("a truncated prompt keeps EOS last and reports its full length")
     func truncation() throws {
         let tokenizer = try CLIPFixtureTokenizers.bundled.get()
