@@ -16,7 +16,8 @@ Outputs:
     clip-small-json/    tokenizer.json of the clip-small-files tokenizer, as transformers writes it
     t5-unigram/         tokenizer.json trained with `tokenizers` (NFKC + Replace, WhitespaceSplit + Metaspace)
     t5-unigram-bytes/   the same model with <0xXX> byte pieces and byte_fallback, Metaspace prepend "first"
-    t5-spm/             tokenizer.json converted from a sentencepiece Unigram model (Precompiled nmt_nfkc)
+    t5-spm/             a sentencepiece Unigram model (spiece.model, nmt_nfkc) and the tokenizer.json transformers
+                        converts it to (Precompiled normalizer)
     expected.json       prompt -> input_ids / attention_mask / untruncated length, per variant
 """
 
@@ -41,6 +42,7 @@ from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
 from tokenizers.models import Unigram
 from tokenizers.trainers import UnigramTrainer
 from transformers import CLIPTokenizer, T5Tokenizer
+from sentencepiece import sentencepiece_model_pb2
 from transformers.convert_slow_tokenizer import SentencePieceExtractor
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -223,6 +225,14 @@ def train_sentencepiece(corpus, folder):
     tokenizer = T5Tokenizer(**kwargs, extra_ids=0)
     tokenizer.backend_tokenizer.save(os.path.join(folder, "tokenizer.json"))
     processor = sentencepiece.SentencePieceProcessor(model_file=model_path)
+    # The trainer records its scratch paths in trainer_spec; clear them so the committed file is reproducible.
+    proto = sentencepiece_model_pb2.ModelProto()
+    with open(model_path, "rb") as f:
+        proto.ParseFromString(f.read())
+    del proto.trainer_spec.input[:]
+    proto.trainer_spec.model_prefix = ""
+    with open(os.path.join(folder, "spiece.model"), "wb") as f:
+        f.write(proto.SerializeToString(deterministic=True))
     shutil.rmtree(scratch)
     return processor
 

@@ -159,15 +159,36 @@ struct TokenizerErrorTests {
         }
     }
 
-    @Test("a T5 folder with only spiece.model says to convert it")
-    func spieceOnly() throws {
-        let folder = try ScratchFolder(["spiece.model": "binary"])
+    @Test("a T5 folder with neither tokenizer.json nor spiece.model names both")
+    func emptyT5Folder() throws {
+        let folder = try ScratchFolder([:])
         defer { folder.remove() }
+        #expect(throws: TokenizerError.missingFile(
+            path: folder.file("tokenizer.json"), expected: "T5's tokenizer.json (or spiece.model beside it)")) {
+            _ = try T5Tokenizer(directory: folder.path)
+        }
+    }
+
+    @Test("a spiece.model that is not protobuf names the file and the message", arguments: [
+        ("truncated varint", [UInt8]([0x0A, 0xFF])),
+        ("length past the end", [0x0A, 0x20, 0x0A]),
+        ("wire type 3", [0x0B]),
+        ("no pieces", []),
+        ("piece without text", [0x0A, 0x02, 0x18, 0x01]),
+    ])
+    func malformedSentencePiece(name: String, bytes: [UInt8]) throws {
+        let folder = try ScratchFolder([:])
+        defer { folder.remove() }
+        let path = folder.file("spiece.model")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
         #expect {
             _ = try T5Tokenizer(directory: folder.path)
         } throws: { error in
-            guard case .missingFile(let path, let expected) = error as? TokenizerError else { return false }
-            return path == folder.file("tokenizer.json") && expected.contains("spiece.model")
+            switch error as? TokenizerError {
+            case .invalidField(let errorPath, let field, _, _): errorPath == path && field.hasPrefix("ModelProto")
+            case .missingField(let errorPath, let field): errorPath == path && field.hasPrefix("ModelProto.pieces[0]")
+            default: false
+            }
         }
     }
 

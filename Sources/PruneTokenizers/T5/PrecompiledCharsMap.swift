@@ -23,7 +23,13 @@ struct PrecompiledCharsMap: Sendable {
         guard let data = Data(base64Encoded: base64) else {
             throw .invalidField(path: path, field: field, expected: "base64 data", found: "text that is not base64")
         }
-        let bytes = [UInt8](data)
+        try self.init(bytes: [UInt8](data), path: path, field: field)
+    }
+
+    /// Reads the table from its raw bytes (as `spiece.model` stores them).
+    ///
+    /// - Throws: `TokenizerError.invalidField` (naming `path` and `field`) when the sizes are inconsistent.
+    init(bytes: [UInt8], path: String, field: String) throws(TokenizerError) {
         guard bytes.count >= 4 else {
             throw .invalidField(path: path, field: field, expected: "at least 4 bytes", found: "\(bytes.count) bytes")
         }

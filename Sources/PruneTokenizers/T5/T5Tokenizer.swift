@@ -9,8 +9,8 @@ import Foundation
 /// the file's: special tokens written literally in the prompt (`added_tokens`, e.g. `</s>`) are cut out first; each
 /// remaining span is normalized (`Normalizer`), pre-tokenized (`PreTokenizer`) and segmented (`UnigramModel`); `</s>`
 /// is appended (a `TemplateProcessing` post-processor's special token, else `</s>`), the body cut so the whole fits,
-/// and `<pad>` appended on the right. `spiece.model` (protobuf) is not read: convert it to `tokenizer.json` with
-/// transformers first.
+/// and `<pad>` appended on the right. A SentencePiece `spiece.model` is read too, converted as transformers
+/// converts it (`init(sentencePieceModel:extraIDs:)`).
 public struct T5Tokenizer: Sendable {
     private let normalizer: Normalizer?
     private let preTokenizer: PreTokenizer?
@@ -56,9 +56,10 @@ public struct T5Tokenizer: Sendable {
         }
         let unigram = UnigramModel(pieces: pieces, unknownID: Int32(unknown),
                                    byteFallback: try modelJSON.bool("byte_fallback", default: false))
-        model = unigram
-        normalizer = try root.optionalObject("normalizer").map { json throws(TokenizerError) in try Normalizer.parse(json) }
-        preTokenizer = try root.optionalObject("pre_tokenizer").map { json throws(TokenizerError) in
+        let normalizer = try root.optionalObject("normalizer").map { json throws(TokenizerError) in
+            try Normalizer.parse(json)
+        }
+        let preTokenizer = try root.optionalObject("pre_tokenizer").map { json throws(TokenizerError) in
             try PreTokenizer.parse(json)
         }
 
@@ -68,8 +69,6 @@ public struct T5Tokenizer: Sendable {
             guard let id = try token.optionalInt("id") else { throw .missingField(path: path, field: token.name("id")) }
             added[try token.string("content")] = Int32(id)
         }
-        specials = AddedTokenSplitter(tokens: added)
-
         var eosName = eosToken ?? "</s>"
         if eosToken == nil, let processor = try root.optionalObject("post_processor"),
            let specialTokens = processor.raw("special_tokens") as? [String: Any], specialTokens.count == 1,
@@ -80,37 +79,89 @@ public struct T5Tokenizer: Sendable {
         if padToken == nil, let padding = try root.optionalObject("padding"), let name = try padding.optionalString("pad_token") {
             padName = name
         }
-        guard let eos = added[eosName] ?? unigram.ids[Array(eosName.utf8)] else {
-            throw .vocabularyMismatch(path: path, token: eosName, expected: "the end-of-sequence token")
-        }
-        guard let pad = added[padName] ?? unigram.ids[Array(padName.utf8)] else {
-            throw .vocabularyMismatch(path: path, token: padName, expected: "the padding token")
-        }
-        eosID = eos
-        padID = pad
+        try self.init(normalizer: normalizer, preTokenizer: preTokenizer, model: unigram, added: added,
+                      eosName: eosName, padName: padName, path: path)
     }
 
-    /// Loads `tokenizer.json` from a diffusers `tokenizer_2/` folder (FLUX), taking the end and padding tokens from
-    /// `special_tokens_map.json` / `tokenizer_config.json` when they name them.
+    /// Reads a SentencePiece `spiece.model` (Unigram) the way transformers converts it for `T5Tokenizer`: the
+    /// `Precompiled` normalizer from the model's table, `WhitespaceSplit` + `Metaspace` (prepend always), no byte
+    /// fallback, control and user-defined pieces plus `</s>`, `<unk>`, `<pad>` as special tokens, and `extraIDs`
+    /// sentinel tokens `<extra_id_N>` numbered as T5's published files number them (`pieces + extraIDs − 1 − N`).
     ///
-    /// - Throws: `TokenizerError.missingFile` when the folder has no `tokenizer.json` (a folder with only
-    ///   `spiece.model` is not supported), or any error of `init(tokenizerJSON:)`.
+    /// - Throws: `TokenizerError` naming the file: missing, malformed protobuf, not a Unigram model, or without
+    ///   `</s>` / `<pad>` pieces.
+    public init(sentencePieceModel path: String, extraIDs: Int = 0) throws(TokenizerError) {
+        let file = try SentencePieceModelFile(path: path)
+        guard file.modelType == 1 else {
+            throw .unsupportedComponent(path: path, component: "SentencePiece model type \(file.modelType)",
+                                        supported: "1 (Unigram) for T5")
+        }
+        guard file.unknownID >= 0, file.unknownID < file.pieces.count else {
+            throw .invalidField(path: path, field: "ModelProto.trainer_spec.unk_id",
+                                expected: "an index below \(file.pieces.count)", found: "\(file.unknownID)")
+        }
+        let unigram = UnigramModel(pieces: file.pieces, unknownID: Int32(file.unknownID), byteFallback: false)
+        var added: [String: Int32] = [:]
+        for (id, type) in file.types.enumerated() where type == 3 || type == 4 || id == file.unknownID {
+            added[file.pieces[id].0] = Int32(id)
+        }
+        for name in ["</s>", "<pad>"] { if let id = unigram.ids[Array(name.utf8)] { added[name] = id } }
+        for index in 0..<max(0, extraIDs) {
+            added["<extra_id_\(index)>"] = Int32(file.pieces.count + extraIDs - 1 - index)
+        }
+        let normalizer: Normalizer? = try file.charsMap.map { bytes throws(TokenizerError) in
+            .precompiled(try PrecompiledCharsMap(bytes: bytes, path: path, field: "ModelProto.normalizer_spec.precompiled_charsmap"))
+        }
+        try self.init(normalizer: normalizer, preTokenizer: .sequence([.whitespaceSplit,
+                                                                        .metaspace(replacement: "▁", prepend: .always, split: true)]),
+                      model: unigram, added: added, eosName: "</s>", padName: "<pad>", path: path)
+    }
+
+    /// Assembles the tokenizer from its parts, resolving the end and padding tokens.
+    private init(
+        normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: UnigramModel, added: [String: Int32],
+        eosName: String, padName: String, path: String
+    ) throws(TokenizerError) {
+        guard let eos = added[eosName] ?? model.ids[Array(eosName.utf8)] else {
+            throw .vocabularyMismatch(path: path, token: eosName, expected: "the end-of-sequence token")
+        }
+        guard let pad = added[padName] ?? model.ids[Array(padName.utf8)] else {
+            throw .vocabularyMismatch(path: path, token: padName, expected: "the padding token")
+        }
+        self.normalizer = normalizer
+        self.preTokenizer = preTokenizer
+        self.model = model
+        self.specials = AddedTokenSplitter(tokens: added)
+        self.eosID = eos
+        self.padID = pad
+    }
+
+    /// Loads a diffusers `tokenizer_2/` folder (FLUX): `tokenizer.json` when present, otherwise `spiece.model`
+    /// (with `extra_ids` from `tokenizer_config.json`, 100 when it does not say, as transformers' default); the end
+    /// and padding tokens from `special_tokens_map.json` / `tokenizer_config.json` when they name them.
+    ///
+    /// - Throws: `TokenizerError.missingFile` when the folder has neither file, or any error of the loaders.
     public init(directory: String) throws(TokenizerError) {
         let jsonPath = (directory as NSString).appendingPathComponent("tokenizer.json")
-        guard TokenizerFile.exists(jsonPath) else {
-            throw .missingFile(path: jsonPath, expected: "T5's tokenizer.json (a folder with only spiece.model must be "
-                + "converted with transformers first)")
-        }
+        let modelPath = (directory as NSString).appendingPathComponent("spiece.model")
         var eos: String?
         var pad: String?
+        var extraIDs = 100
         for name in ["special_tokens_map.json", "tokenizer_config.json"] {
             let path = (directory as NSString).appendingPathComponent(name)
             guard TokenizerFile.exists(path) else { continue }
             let file = try TokenizerFile.jsonObject(path, expected: "")
             if eos == nil { eos = try CLIPVocabularyFiles.tokenName(file, "eos_token") }
             if pad == nil { pad = try CLIPVocabularyFiles.tokenName(file, "pad_token") }
+            if let count = try file.optionalInt("extra_ids") { extraIDs = count }
         }
-        try self.init(tokenizerJSON: jsonPath, eosToken: eos, padToken: pad)
+        if TokenizerFile.exists(jsonPath) {
+            try self.init(tokenizerJSON: jsonPath, eosToken: eos, padToken: pad)
+        } else if TokenizerFile.exists(modelPath) {
+            try self.init(sentencePieceModel: modelPath, extraIDs: extraIDs)
+        } else {
+            throw .missingFile(path: jsonPath, expected: "T5's tokenizer.json (or spiece.model beside it)")
+        }
     }
 
     /// The ids of `text` without `</s>` or padding, and without truncation.
