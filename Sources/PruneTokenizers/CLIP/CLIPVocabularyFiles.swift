@@ -69,8 +69,8 @@ struct CLIPVocabularyFiles {
     mutating func readSpecialTokens(directory: String) throws(TokenizerError) {
         let mapPath = (directory as NSString).appendingPathComponent("special_tokens_map.json")
         let configPath = (directory as NSString).appendingPathComponent("tokenizer_config.json")
-        let map = TokenizerFile.exists(mapPath) ? try TokenizerFile.jsonObject(mapPath, expected: "") : nil
-        let config = TokenizerFile.exists(configPath) ? try TokenizerFile.jsonObject(configPath, expected: "") : nil
+        let map = TokenizerFile.exists(mapPath) ? try TokenizerFile.jsonObject(mapPath, expected: "a JSON object naming the special tokens") : nil
+        let config = TokenizerFile.exists(configPath) ? try TokenizerFile.jsonObject(configPath, expected: "a JSON object of tokenizer settings") : nil
         let keys: [(String, WritableKeyPath<CLIPVocabularyFiles, String>)] = [
             ("bos_token", \.bos), ("eos_token", \.eos), ("unk_token", \.unk), ("pad_token", \.pad),
         ]

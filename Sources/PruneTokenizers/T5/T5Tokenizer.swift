@@ -1,7 +1,7 @@
 import Foundation
 
 /// T5's SentencePiece Unigram tokenizer, as FLUX's second text encoder uses it, read from a Hugging Face
-/// `tokenizer.json`.
+/// `tokenizer.json` or a SentencePiece `spiece.model`.
 ///
 /// This implementation matches: transformers' `T5TokenizerFast` (transformers 5: `T5Tokenizer`) over a
 /// `tokenizer.json` with model type `Unigram`, called as diffusers' `FluxPipeline._get_t5_prompt_embeds` calls it:
@@ -150,7 +150,7 @@ public struct T5Tokenizer: Sendable {
         for name in ["special_tokens_map.json", "tokenizer_config.json"] {
             let path = (directory as NSString).appendingPathComponent(name)
             guard TokenizerFile.exists(path) else { continue }
-            let file = try TokenizerFile.jsonObject(path, expected: "")
+            let file = try TokenizerFile.jsonObject(path, expected: "a JSON object of tokenizer settings")
             if eos == nil { eos = try CLIPVocabularyFiles.tokenName(file, "eos_token") }
             if pad == nil { pad = try CLIPVocabularyFiles.tokenName(file, "pad_token") }
             if let count = try file.optionalInt("extra_ids") { extraIDs = count }
