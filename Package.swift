@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "PruneFlux", targets: ["PruneFlux"]),
         .library(name: "PruneDemo", targets: ["PruneDemo"]),
         .library(name: "PruneTextEncoders", targets: ["PruneTextEncoders"]),
+        .library(name: "PruneTokenizers", targets: ["PruneTokenizers"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
         .executable(name: "text-encoder-memory", targets: ["TextEncoderMemory"]),
@@ -49,6 +50,13 @@ let package = Package(
 
         // Layers named by checkpoint key, the parameter store, masks.
         .target(name: "PruneNN", dependencies: ["PruneTensor"], swiftSettings: swiftSettings),
+
+        // Text → token ids: CLIP byte-level BPE and T5 Unigram, exactly as diffusers' SDXL/FLUX pipelines tokenize
+        // (no tensors, no dependencies). The real CLIP merges ship uncompressed as a resource (open_clip, MIT).
+        .target(
+            name: "PruneTokenizers",
+            resources: [.copy("Resources/clip-merges.txt"), .copy("Resources/open_clip-LICENSE.txt")],
+            swiftSettings: swiftSettings),
 
         // The pruning core: schedulers, units and masks, criteria, objective, plan, surgery, export.
         .target(name: "PruneKit", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
@@ -121,6 +129,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         .testTarget(name: "PruneTensorTests", dependencies: ["PruneTensor", "PruneTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PruneTokenizersTests", dependencies: ["PruneTokenizers", "PruneTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneNNTests", dependencies: ["PruneTestSupport", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneKitTests", dependencies: ["PruneTestSupport", "PruneKit", "PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .testTarget(
