@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PruneDemo", targets: ["PruneDemo"]),
         .library(name: "PruneTextEncoders", targets: ["PruneTextEncoders"]),
         .library(name: "PruneTokenizers", targets: ["PruneTokenizers"]),
+        .library(name: "PrunePipelines", targets: ["PrunePipelines"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
         .executable(name: "text-encoder-memory", targets: ["TextEncoderMemory"]),
@@ -68,6 +69,13 @@ let package = Package(
         // Text encoders of the SDXL and FLUX pipelines (CLIP text, OpenCLIP bigG, T5 v1.1), forward only, weights kept
         // in their stored 16-bit form and widened per layer.
         .target(name: "PruneTextEncoders", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+
+        // Whole pipelines as users hold them: prompt → conditioning through the pipelines' own tokenizers and text
+        // encoders (SDXL, FLUX), diffusers pipeline folders and SDXL single-file checkpoints.
+        .target(
+            name: "PrunePipelines",
+            dependencies: ["PruneTokenizers", "PruneTextEncoders", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
+            swiftSettings: swiftSettings),
 
         // The embedded demo models: a procedural shapes dataset, tokenizer and text encoder, training, the
         // analytic adherence checker, image metrics, PNG output (libpng).
