@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "PruneSDXL", targets: ["PruneSDXL"]),
         .library(name: "PruneFlux", targets: ["PruneFlux"]),
         .library(name: "PruneDemo", targets: ["PruneDemo"]),
+        .library(name: "PrunePipelines", targets: ["PrunePipelines"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
         // dlopen plugins (C ABI only; see Plugins/README.md): libGradientFlow.so, libFPGM.so, libDiT.so.
@@ -55,6 +56,10 @@ let package = Package(
         .target(name: "PruneSDXL", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .target(name: "PruneFlux", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
 
+        // Whole pipelines as users hold them: diffusers pipeline folders (model_index.json, components, weight
+        // variants) and SDXL single-file checkpoints (key rules as data, configurations derived from shapes).
+        .target(name: "PrunePipelines", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+
         // The embedded demo models: a procedural shapes dataset, tokenizer and text encoder, training, the
         // analytic adherence checker, image metrics, PNG output (libpng).
         .target(
@@ -65,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "prunekit",
             dependencies: [
-                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost", "PruneDemo",
+                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost", "PruneDemo", "PrunePipelines",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -121,6 +126,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneFluxTests", dependencies: ["PruneTestSupport", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PrunePipelinesTests", dependencies: ["PrunePipelines", "PruneTestSupport", "PruneSDXL", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneDemoTests", dependencies: ["PruneDemo", "PruneDemoTestSupport", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "CPNG"],
