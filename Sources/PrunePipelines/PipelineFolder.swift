@@ -24,6 +24,11 @@ public struct PipelineFolder: Sendable {
     public struct Entry: Sendable, Equatable {
         public var library: String
         public var className: String
+
+        public init(library: String, className: String) {
+            self.library = library
+            self.className = className
+        }
     }
 
     /// The folder.
