@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PruneDemo", targets: ["PruneDemo"]),
         .library(name: "PruneTextEncoders", targets: ["PruneTextEncoders"]),
         .library(name: "PruneTokenizers", targets: ["PruneTokenizers"]),
+
         .library(name: "PrunePipelines", targets: ["PrunePipelines"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
@@ -70,8 +71,9 @@ let package = Package(
         // in their stored 16-bit form and widened per layer.
         .target(name: "PruneTextEncoders", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
 
-        // Whole pipelines as users hold them: prompt → conditioning through the pipelines' own tokenizers and text
-        // encoders (SDXL, FLUX), diffusers pipeline folders and SDXL single-file checkpoints.
+        // Whole pipelines as users hold them: diffusers pipeline folders (model_index.json, components, weight
+        // variants), SDXL single-file checkpoints (key rules as data, configurations derived from shapes), and
+        // prompt → conditioning through the pipelines' own tokenizers and text encoders (SDXL, FLUX).
         .target(
             name: "PrunePipelines",
             dependencies: ["PruneTokenizers", "PruneTextEncoders", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
@@ -87,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "prunekit",
             dependencies: [
-                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost", "PruneDemo",
+                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost", "PruneDemo", "PrunePipelines",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -151,6 +153,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneTextEncodersTests", dependencies: ["PruneTextEncoders", "PruneTestSupport", "PruneNN", "PruneTensor"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PrunePipelinesTests", dependencies: ["PrunePipelines", "PruneTestSupport", "PruneSDXL", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneDemoTests", dependencies: ["PruneDemo", "PruneDemoTestSupport", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "CPNG"],

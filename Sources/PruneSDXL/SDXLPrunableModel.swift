@@ -125,6 +125,13 @@ public struct SDXLArchitecture: PrunableArchitecture {
         return SDXLPrunableModel(unet: unet, parameters: store)
     }
 
+    /// Builds the prunable model over `source` (diffusers names) with `configuration` — how a single-file
+    /// checkpoint's U-Net loads.
+    public func load(configuration: UNetConfiguration, source: any TensorSource, sourceName: String) throws -> any PrunableModel {
+        let (unet, store) = try UNet2DConditionModel.load(configuration: configuration, source: source, sourceName: sourceName)
+        return SDXLPrunableModel(unet: unet, parameters: store)
+    }
+
     public func makeModel(preset: String, seed: UInt64) throws -> any PrunableModel {
         let configuration = try configuration(preset: preset)
         let store = ParameterStore(randomSeed: seed)

@@ -19,13 +19,24 @@ extension UNet2DConditionModel {
         let configuration = try UNetConfiguration.load(
             contentsOf: URL(fileURLWithPath: directory).appendingPathComponent("config.json").path)
         let source = try SafetensorsTensorSource(modelDirectory: directory)
+        return try load(configuration: configuration, source: source, sourceName: source.name, structure: structure)
+    }
+
+    /// Builds the model over any ``TensorSource`` in diffusers names — a single-file checkpoint's remapped
+    /// U-Net, say — with the same checks as ``load(directory:structure:)``.
+    /// - Throws: ``UNetConfigurationError`` or ``CheckpointError``.
+    public static func load(
+        configuration: UNetConfiguration, source: any TensorSource, sourceName: String,
+        structure: UNetStructureSource = .inferredFromWeights
+    ) throws -> (model: UNet2DConditionModel, parameters: ParameterStore) {
+        try configuration.validate()
         let overrides: [String: TransformerBlockStructure]
         switch structure {
         case .configuration: overrides = [:]
         case .inferredFromWeights: overrides = try inferredBlockStructures(from: source, configuration: configuration)
         case .explicit(let given): overrides = given
         }
-        let store = ParameterStore(source: source, sourceName: source.name)
+        let store = ParameterStore(source: source, sourceName: sourceName)
         let model = try UNet2DConditionModel(configuration, weights: store.root, structureOverrides: overrides)
         try store.finish()
         return (model, store)

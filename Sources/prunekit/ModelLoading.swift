@@ -3,6 +3,7 @@ import PruneDemo
 import PruneFlux
 import PruneKit
 import PruneNN
+import PrunePipelines
 import PruneSDXL
 import PruneTensor
 
@@ -19,9 +20,38 @@ enum Architectures {
     /// Loads the model directory with the architecture its `config.json` names; a demo model directory (one
     /// with its own text encoder) loads as a ``DemoPrunableModel``, which encodes prompts and samples with
     /// the demo schedule.
+    ///
+    /// `directory` may also be a diffusers pipeline folder (its `unet/` or `transformer/` is loaded) or an SDXL
+    /// single-file checkpoint (its U-Net is loaded); see ``resolveModel(_:)``.
     static func loadModel(directory: String) throws -> any PrunableModel {
-        if DemoModelDirectory.isDemoModel(directory) { return try DemoPrunableModel(directory: directory) }
-        return try registry.loadModel(directory: directory)
+        switch try resolveModel(directory) {
+        case .directory(let resolved):
+            if DemoModelDirectory.isDemoModel(resolved) { return try DemoPrunableModel(directory: resolved) }
+            return try registry.loadModel(directory: resolved)
+        case .sdxlSingleFile(let path):
+            let unet = try SDXLSingleFile(path: path).component("unet")
+            let configuration = try JSONDecoder().decode(UNetConfiguration.self, from: try unet.configuration.jsonData())
+            return try SDXLArchitecture().load(configuration: configuration, source: unet.tensors, sourceName: unet.origin)
+        }
+    }
+
+    /// What a `--model` path names, once resolved to something loadable.
+    enum ResolvedModel: Equatable {
+        /// A model directory with its own `config.json` (a bare denoiser folder, a demo model, a pruned export,
+        /// or a pipeline folder's denoiser component).
+        case directory(String)
+        /// An SDXL single-file checkpoint.
+        case sdxlSingleFile(String)
+    }
+
+    /// The one place `--model` paths are interpreted: a pipeline folder (with `model_index.json`) resolves to
+    /// its denoiser folder, a `.safetensors` file to an SDXL single file, anything else is taken as a model
+    /// directory.
+    /// - Throws: ``PipelineError`` for a pipeline folder whose index is bad or whose denoiser folder is missing.
+    static func resolveModel(_ path: String) throws -> ResolvedModel {
+        if PipelineFolder.isPipelineFolder(path) { return .directory(try PipelineFolder(path: path).denoiserDirectory) }
+        if SDXLSingleFile.isSingleFile(path) { return .sdxlSingleFile(path) }
+        return .directory(path)
     }
 
     /// Every preset name: model presets, then scheduler presets that are not also model presets.

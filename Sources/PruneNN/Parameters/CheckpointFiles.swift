@@ -13,7 +13,7 @@ public enum CheckpointFileError: Error, Sendable, Equatable, CustomStringConvert
     public var description: String {
         switch self {
         case .noWeights(let directory):
-            "no diffusion_pytorch_model.safetensors or *.safetensors.index.json in \(directory)"
+            "no diffusion_pytorch_model.safetensors, *.safetensors.index.json or an fp16/bf16 variant of them in \(directory)"
         case .badIndex(let path, let reason): "bad shard index \(path): \(reason)"
         case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
         }
@@ -70,18 +70,12 @@ public struct SafetensorsTensorSource: TensorSource {
     }
 
     /// The weights of a diffusers model directory: `diffusion_pytorch_model.safetensors`, or the index of
-    /// its shards.
+    /// its shards, or (when only those are present) a precision variant of either (see ``WeightFiles``).
     public init(modelDirectory directory: String) throws(CheckpointFileError) {
-        let url = URL(fileURLWithPath: directory)
-        let single = url.appendingPathComponent("diffusion_pytorch_model.safetensors").path
-        let index = url.appendingPathComponent("diffusion_pytorch_model.safetensors.index.json").path
-        if FileManager.default.fileExists(atPath: single) {
-            try self.init(file: single)
-        } else if FileManager.default.fileExists(atPath: index) {
-            try self.init(index: index)
-        } else {
+        guard let files = WeightFiles.find(in: directory, stems: [WeightFiles.diffusersStem]) else {
             throw .noWeights(directory: directory)
         }
+        try self.init(files)
     }
 
     public var keys: [String] { fileForKey.keys.sorted() }
