@@ -3,6 +3,7 @@ import Foundation
 import PruneDemo
 import PruneKit
 import PruneNN
+import PrunePipelines
 import PruneTensor
 
 /// `prunekit prune`: score units with a criterion, select them for a target, and export the smaller model.
@@ -49,8 +50,13 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Modules matching this glob (or re:REGEX) are kept whole; repeatable.") var exclude: [String] = []
     @Option(help: "A safetensors file with the calibration prompt embeddings (prompt_embeds [P, …], …).")
     var embeddings: String?
-    @Option(help: "A text file of calibration prompts, one per line (models with their own text encoder, e.g. the demo models).")
+    @Option(help: "A text file of calibration prompts, one per line, encoded by the model's own text encoders (a diffusers pipeline folder, an SDXL single file, or a demo model).")
     var prompts: String?
+    @Option(help: "--prompts with a pipeline: the negative prompt of every calibration prompt (SDXL default: zeros, as diffusers).")
+    var negativePrompt: String?
+    @Option(help: "--prompts with a FLUX pipeline: T5 tokens per prompt (1…512, default 512).") var maxSequenceLength: Int?
+    @Option(help: "--prompts with a pipeline: take tokenizer/ and tokenizer_2/ from this pipeline folder (an SDXL single file otherwise uses the bundled CLIP vocabulary).")
+    var tokenizer: String?
     @Option(help: "Without --embeddings: this many prompts of random standard-normal conditioning (bench presets).")
     var randomPrompts: Int?
     @Option(
@@ -113,6 +119,12 @@ struct PruneCommand: ParsableCommand {
         for (flag, path) in [("--embeddings", embeddings), ("--prompts", prompts)] {
             if let path, !FileManager.default.fileExists(atPath: path) { throw ValidationError("\(flag) \(path) not found") }
         }
+        if let maxSequenceLength, !(1...512).contains(maxSequenceLength) {
+            throw ValidationError("--max-sequence-length must be in 1…512, got \(maxSequenceLength)")
+        }
+        if prompts == nil, negativePrompt != nil || maxSequenceLength != nil || tokenizer != nil {
+            throw ValidationError("--negative-prompt, --max-sequence-length and --tokenizer apply to --prompts")
+        }
         if let randomPrompts, randomPrompts < 1 { throw ValidationError("--random-prompts must be at least 1, got \(randomPrompts)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
@@ -140,7 +152,7 @@ struct PruneCommand: ParsableCommand {
 
     /// What this run reads; no output may overlap them.
     var inputPaths: [InputPath] {
-        CommandOutputs.inputs([("--model", modelDirectory), ("--embeddings", embeddings), ("--prompts", prompts)])
+        CommandOutputs.inputs([("--model", modelDirectory), ("--embeddings", embeddings), ("--prompts", prompts), ("--tokenizer", tokenizer)])
             + CommandOutputs.inputs(plugins: plugins)
     }
 
@@ -206,11 +218,13 @@ struct PruneCommand: ParsableCommand {
         let plan = plan()
         for pattern in plan.include + plan.exclude { _ = try pattern.matches("") }  // bad regexes fail before any work
 
+        // A pipeline's text encoders run (and are released) before the denoiser is loaded.
+        let encodedPrompts = criterion.requiresCalibration ? try pipelinePromptConditionings() : nil
         let loaded = try loadModel()
         let groups = loaded.unitGroups
         let parameters = loaded.parameters.parameters
         let pruningStart = Date()
-        let calibration = criterion.requiresCalibration ? try calibrationSamples(for: loaded) : []
+        let calibration = criterion.requiresCalibration ? try calibrationSamples(for: loaded, encodedPrompts: encodedPrompts) : []
         var lossHistory: [LossPoint] = []
 
         let name = criterion.name
@@ -288,21 +302,43 @@ struct PruneCommand: ParsableCommand {
             height: height ?? (ownSize ? base.height : nil), width: width ?? (ownSize ? base.width : nil))
     }
 
-    /// One calibration sample per prompt of `--embeddings` (or of `--random-prompts`), targets included.
-    func calibrationSamples(for model: any PrunableModel) throws -> [CalibrationSample<AnyDenoisingTrajectory>] {
+    /// `--prompts` encoded by the text encoders of `--model` when it is a pipeline folder or an SDXL single file
+    /// (not a demo model, which encodes its own); nil otherwise.
+    func pipelinePromptConditionings() throws -> [PromptConditioning]? {
+        guard let path = prompts, let modelPath = modelDirectory, !DemoModelDirectory.isDemoModel(modelPath),
+            PipelineTextConditioning.canLoad(modelPath)
+        else { return nil }
+        return try PipelinePrompts.encode(
+            try promptLines(path), model: modelPath,
+            options: .init(negativePrompt: negativePrompt, maxSequenceLength: maxSequenceLength, tokenizer: tokenizer))
+    }
+
+    /// The prompts of the `--prompts` file.
+    func promptLines(_ path: String) throws -> [String] {
+        let lines = PromptFile.prompts(in: try String(contentsOfFile: path, encoding: .utf8))
+        guard !lines.isEmpty else { throw CLIError.invalidFile(path: path, reason: "holds no prompts (one per line)") }
+        return lines
+    }
+
+    /// One calibration sample per prompt of `--embeddings`, `--prompts` (`encodedPrompts` when a pipeline encoded
+    /// them already) or `--random-prompts`, targets included.
+    func calibrationSamples(
+        for model: any PrunableModel, encodedPrompts: [PromptConditioning]? = nil
+    ) throws -> [CalibrationSample<AnyDenoisingTrajectory>] {
         let conditionings: [PromptConditioning]
-        if let embeddings {
+        if let encodedPrompts {
+            conditionings = encodedPrompts
+        } else if let embeddings {
             conditionings = try PruneCalibration.Embeddings(path: embeddings).conditionings(for: model)
         } else if let path = self.prompts {
-            guard let encoder = model as? any PromptEncoding else {
+            if let encoder = model as? any PromptEncoding {
+                conditionings = try encoder.encode(prompts: try promptLines(path))
+            } else {
                 throw CLIError.badOption(
-                    "--prompts needs a model with its own text encoder; \(model.architectureName) has none here: give --embeddings "
-                        + "with prompt_embeds (and pooled_prompt_embeds) from your pipeline's encode_prompt")
+                    "--prompts needs text encoders: give --model a diffusers pipeline folder (model_index.json with text_encoder/ and "
+                        + "tokenizer/) or an SDXL single file; \(modelDirectory ?? "the preset") is a bare \(model.architectureName) denoiser. "
+                        + "Or give --embeddings with prompt_embeds (and pooled_prompt_embeds) from `prunekit encode-prompt`")
             }
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            let lines = PromptFile.prompts(in: text)
-            guard !lines.isEmpty else { throw CLIError.invalidFile(path: path, reason: "holds no prompts (one per line)") }
-            conditionings = try encoder.encode(prompts: lines)
         } else if randomPrompts == nil, let demo = model as? DemoPrunableModel {
             let prompts = ShapePrompt.all.map(\.text)
             printProgress("calibrating on the demo's \(prompts.count) prompts (no --prompts)")

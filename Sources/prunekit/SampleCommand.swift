@@ -3,6 +3,7 @@ import Foundation
 import PruneKit
 import PruneFlux
 import PruneNN
+import PrunePipelines
 import PruneSDXL
 import PruneTensor
 
@@ -19,7 +20,12 @@ struct SampleCommand: ParsableCommand {
             """)
 
     @Option(help: "A diffusers model directory.") var model: String
-    @Option(help: "A safetensors file with the prompt embeddings.") var embeddings: String
+    @Option(help: "A safetensors file with the prompt embeddings (e.g. from `prunekit encode-prompt`).") var embeddings: String?
+    @Option(help: "A prompt, encoded by --model's own text encoders (a pipeline folder or an SDXL single file), instead of --embeddings.")
+    var prompt: String?
+    @Option(help: "--prompt: the negative prompt (SDXL default: zeros, as diffusers; FLUX: true CFG needs one).") var negativePrompt: String?
+    @Option(help: "--prompt with FLUX: T5 tokens (1…512, default 512).") var maxSequenceLength: Int?
+    @Option(help: "--prompt: take tokenizer/ and tokenizer_2/ from this pipeline folder.") var tokenizer: String?
     @Option(help: "Scheduler and defaults: \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
     var preset: String
     @Option(help: "A scheduler_config.json replacing the preset's scheduler.") var scheduler: String?
@@ -44,10 +50,21 @@ struct SampleCommand: ParsableCommand {
     var inputPaths: [InputPath] {
         CommandOutputs.inputs([
             ("--model", model), ("--embeddings", embeddings), ("--scheduler", scheduler), ("--noise", noise), ("--masks", masks),
+            ("--tokenizer", tokenizer),
         ])
     }
 
     func validate() throws {
+        guard (embeddings == nil) != (prompt == nil) else { throw ValidationError("give exactly one of --embeddings FILE and --prompt TEXT") }
+        if prompt == nil, negativePrompt != nil || maxSequenceLength != nil || tokenizer != nil {
+            throw ValidationError("--negative-prompt, --max-sequence-length and --tokenizer apply to --prompt")
+        }
+        if prompt != nil, !PipelineTextConditioning.canLoad(model) {
+            throw ValidationError("--prompt needs --model to be a diffusers pipeline folder or an SDXL single file (with text encoders); \(model) is not")
+        }
+        if let maxSequenceLength, !(1...512).contains(maxSequenceLength) {
+            throw ValidationError("--max-sequence-length must be in 1…512, got \(maxSequenceLength)")
+        }
         try CommandOutputs.validate(outputRequests, inputs: inputPaths)
         for (name, values) in [("--original-size", originalSize), ("--crop-top-left", cropTopLeft), ("--target-size", targetSize)]
         where !values.isEmpty && values.count != 2 {
@@ -72,12 +89,12 @@ struct SampleCommand: ParsableCommand {
         let stepCount = steps ?? preset.defaultSteps
         guard stepCount > 0 else { throw ValidationError("--steps must be at least 1, got \(stepCount)") }
         let unitMasks = try masks.map(UnitMasks.load(path:)) ?? .none
-        let inputs = try SafetensorsFile.open(embeddings)
+        let conditioning = try promptConditioning()
         func tensor(_ name: String) throws -> Tensor {
-            guard inputs.contains(name) else { throw CLIError.missingInput(path: embeddings, name: name) }
-            return try inputs.tensor(name)
+            guard let tensor = try conditioning.tensor(name) else { throw CLIError.missingInput(path: conditioning.source, name: name) }
+            return tensor
         }
-        func optional(_ name: String) throws -> Tensor? { inputs.contains(name) ? try inputs.tensor(name) : nil }
+        func optional(_ name: String) throws -> Tensor? { try conditioning.tensor(name) }
 
         var tensors: [String: Tensor] = [:]
         let loaded = try Architectures.loadModel(directory: model)
@@ -138,6 +155,24 @@ struct SampleCommand: ParsableCommand {
             metadata: ["prunekit.output": "sample", "preset": preset.rawValue, "steps": String(stepCount), "seed": String(seed)],
             to: output)
         print("wrote \(output)")
+    }
+
+    /// Where the conditioning tensors come from: `--embeddings`' file, or `--prompt` encoded by the pipeline.
+    struct Conditioning {
+        var source: String
+        var tensor: (String) throws -> Tensor?
+    }
+
+    func promptConditioning() throws -> Conditioning {
+        if let prompt {
+            let encoded = try PipelinePrompts.encode(
+                [prompt], model: model,
+                options: .init(negativePrompt: negativePrompt, maxSequenceLength: maxSequenceLength, tokenizer: tokenizer))[0]
+            return Conditioning(source: "--prompt", tensor: { encoded.optional($0) })
+        }
+        let path = embeddings!
+        let file = try SafetensorsFile.open(path)
+        return Conditioning(source: path, tensor: { file.contains($0) ? try file.tensor($0) : nil })
     }
 
     /// The initial noise: `--noise`'s `latents`, or standard-normal noise drawn from `--seed`.
