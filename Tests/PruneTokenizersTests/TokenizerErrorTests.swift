@@ -1,6 +1,6 @@
 import Foundation
-import PruneTokenizers
 import Testing
+@testable import PruneTokenizers
 
 /// A scratch folder with the given files, removed by `remove()`.
 struct ScratchFolder {
@@ -201,5 +201,18 @@ struct TokenizerErrorTests {
             .unsupportedComponent(path: "/x/tokenizer.json", component: "model type WordPiece", supported: "BPE"),
         ]
         for error in errors { #expect(error.description.hasPrefix("/x/")) }
+    }
+}
+
+/// Where the bundled CLIP merges are looked for.
+@Suite struct BundledResourceTests {
+    @Test("PRUNEKIT_RESOURCES is searched first, and a missing file is an error that names every place searched")
+    func searchOrder() throws {
+        let places = BundledResource.candidates(for: "x.txt", environment: ["PRUNEKIT_RESOURCES": "/opt/res"])
+        #expect(places.first == "/opt/res/x.txt")
+        #expect(places.contains { $0.hasSuffix("PruneKit_PruneTokenizers.resources/x.txt") })
+        #expect(places.last?.hasSuffix("Sources/PruneTokenizers/Resources/x.txt") == true)
+        #expect(throws: TokenizerError.self) { try BundledResource.path(of: "no-such-resource.txt") }
+        #expect(try BundledResource.path(of: "clip-merges.txt").hasSuffix("clip-merges.txt"))
     }
 }

@@ -86,9 +86,9 @@ public struct CLIPTokenizer: Sendable {
     ///
     /// - Parameter padToken: `<|endoftext|>` for SDXL's first encoder (CLIP-L) and FLUX; `!` for SDXL's second
     ///   (OpenCLIP bigG, `tokenizer_2`).
-    /// - Throws: `TokenizerError.missingResource` if the resource bundle lacks the merges file, `.vocabularyMismatch`
-    ///   if `padToken` is not a token. (The resource bundle itself is found through SwiftPM's generated
-    ///   `Bundle.module`, which stops the process when the whole bundle folder was not installed beside the binary.)
+    /// - Throws: `TokenizerError.missingResource` naming the places searched when the merges file is not found (see
+    ///   `BundledResource`: `$PRUNEKIT_RESOURCES`, beside the executable, an installed `share/prunekit`, the
+    ///   checkout), `.vocabularyMismatch` if `padToken` is not a token.
     public static func bundled(padToken: String = "<|endoftext|>") throws(TokenizerError) -> CLIPTokenizer {
         var files = try CLIPVocabularyFiles.bundled()
         files.pad = padToken

@@ -107,10 +107,7 @@ extension CLIPVocabularyFiles {
     /// build from that file: the 256 byte characters (in `bytes_to_unicode` order), the same 256 with `</w>`, one
     /// token per merge, then `<|startoftext|>` and `<|endoftext|>` — 49,408 tokens.
     static func bundled() throws(TokenizerError) -> CLIPVocabularyFiles {
-        guard let url = Bundle.module.url(forResource: "clip-merges", withExtension: "txt") else {
-            throw .missingResource(name: bundledMergesName)
-        }
-        let path = url.path
+        let path = try BundledResource.path(of: bundledMergesName)
         let merges = try parseMerges(
             try TokenizerFile.text(path, expected: "the bundled CLIP merges"), path: path, limit: mergeCount)
         guard merges.count == mergeCount else {
