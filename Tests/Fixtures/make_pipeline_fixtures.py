@@ -4,15 +4,18 @@
 Run from the repo root:  /work/venv-fixtures/bin/python Tests/Fixtures/make_pipeline_fixtures.py
 
 Writes
-  Tests/Fixtures/sdxl-pipeline-tiny/            StableDiffusionXLPipeline folder, fp32 (+ unet fp16 variant)
+  Tests/Fixtures/sdxl-pipeline-tiny/            StableDiffusionXLPipeline folder, fp32 (+ unet fp16 variant),
+                                                with tokenizer/ and tokenizer_2/ folders
   Tests/Fixtures/sdxl-pipeline-tiny.safetensors the same pipeline as ONE SGM/LDM-named single file, fp16
-  Tests/Fixtures/flux-pipeline-tiny/            FluxPipeline folder, fp32, transformer in 2 shards
+  Tests/Fixtures/flux-pipeline-tiny/            FluxPipeline folder, fp32, transformer in 2 shards, with tokenizers
+  Tests/Fixtures/{sdxl,flux}-pipeline-tiny/encode_prompt.{safetensors,json}
+                                                diffusers' encode_prompt references for a few prompt cases
 
 The diffusers -> SGM mapping below is written here (diffusers' reverse script is not in the wheel) and is
 checked against diffusers' own loader: StableDiffusionXLPipeline.from_single_file(file, config=folder)
-must reproduce every component's state dict (rounded to fp16). Tokenizer folders are not written (no
-CLIP vocabulary can be fetched offline; tokenizer fixtures are made elsewhere): model_index.json lists
-the tokenizers as null.
+must reproduce every component's state dict (rounded to fp16) and the folder's encode_prompt output.
+The tokenizers are the small CLIP / T5 Unigram tokenizers of Tests/Fixtures/tokenizers/ (made by
+make_tokenizer_fixtures.py, which must have been run first); the text encoders' vocabularies fit them.
 """
 import json
 import os
@@ -34,12 +37,24 @@ from diffusers import (
     StableDiffusionXLPipeline,
     UNet2DConditionModel,
 )
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, T5Config, T5EncoderModel
+from tokenizers import Tokenizer
+from transformers import (
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTextModelWithProjection,
+    CLIPTokenizer,
+    T5Config,
+    T5EncoderModel,
+    T5TokenizerFast,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SDXL_DIR = os.path.join(HERE, "sdxl-pipeline-tiny")
 SDXL_FILE = os.path.join(HERE, "sdxl-pipeline-tiny.safetensors")
 FLUX_DIR = os.path.join(HERE, "flux-pipeline-tiny")
+TOKENIZERS = os.path.join(HERE, "tokenizers")
+CLIP_VOCAB = 3514  # the clip-small vocabulary: 3,512 BPE tokens, <|startoftext|> 3512, <|endoftext|> 3513
+T5_MAX_LENGTH = 512
 assert diffusers.__version__ == "0.42.1", diffusers.__version__
 assert transformers.__version__ == "5.23.0", transformers.__version__
 
@@ -69,6 +84,83 @@ def seeded(model, seed):
 
 
 # --------------------------------------------------------------------------------------------------
+# Prompts of the encode_prompt references, and tokenizers built from Tests/Fixtures/tokenizers/
+# --------------------------------------------------------------------------------------------------
+PLAIN = "a photo of a cat sitting on a red chair"
+PUNCTUATION = "A RED Fox, 3 cats & 12 dogs!! Caf\u00e9 na\u00efve \u201cquotes\u201d \u2014 50% off? (v2.0) \U0001F98A"
+LONG = " ".join(["an extremely detailed oil painting of a quiet harbour town at sunset, fishing boats, seagulls,"
+                 " warm light on old stone houses, reflections in the water, 4k, trending, masterpiece"] * 6)
+SHORT_T5 = "a watercolor painting of a lighthouse on a rocky coast at dusk"
+
+
+def clip_tokenizer(source):
+    """A CLIPTokenizer over one of the small CLIP vocabularies, checked against loading that folder directly."""
+    folder = os.path.join(TOKENIZERS, source)
+    with open(os.path.join(folder, "tokenizer_config.json")) as f:
+        settings = json.load(f)
+    tokenizer = CLIPTokenizer(vocab=os.path.join(folder, "vocab.json"), merges=os.path.join(folder, "merges.txt"),
+                              pad_token=settings["pad_token"], model_max_length=77, do_lower_case=True)
+    assert len(tokenizer) == CLIP_VOCAB and tokenizer.bos_token_id == 3512 and tokenizer.eos_token_id == 3513
+    assert tokenizer.pad_token_id == {"<|endoftext|>": 3513, "!": 0}[settings["pad_token"]], tokenizer.pad_token_id
+    same_ids(tokenizer, CLIPTokenizer.from_pretrained(folder), 77)
+    return tokenizer
+
+
+def t5_tokenizer():
+    """The t5-unigram tokenizer.json as a T5TokenizerFast (transformers 5: the same class as T5Tokenizer)."""
+    tokenizer = T5TokenizerFast(tokenizer_object=Tokenizer.from_file(os.path.join(TOKENIZERS, "t5-unigram", "tokenizer.json")),
+                                eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=0,
+                                model_max_length=T5_MAX_LENGTH)
+    assert len(tokenizer) == 117 and (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id) == (0, 1, 2)
+    return tokenizer
+
+
+def same_ids(tokenizer, reference, max_length):
+    for prompt in (PLAIN, PUNCTUATION, LONG, SHORT_T5, "", "blurry, low quality"):
+        for kwargs in (dict(), dict(padding="max_length", max_length=max_length, truncation=True)):
+            a, b = tokenizer(prompt, **kwargs)["input_ids"], reference(prompt, **kwargs)["input_ids"]
+            assert a == b, (prompt, kwargs, a, b)
+
+
+def finish_clip_folder(folder, source, keep_tokenizer_json):
+    """Give a CLIPTokenizer folder saved by transformers 5.23 (tokenizer.json + tokenizer_config.json) the files real
+    SDXL/FLUX repositories ship (vocab.json, merges.txt, special_tokens_map.json); drop tokenizer.json unless asked."""
+    written = sorted(os.listdir(folder))
+    assert written == ["tokenizer.json", "tokenizer_config.json"], written
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copyfile(os.path.join(TOKENIZERS, source, name), os.path.join(folder, name))
+    reference = CLIPTokenizer.from_pretrained(os.path.join(TOKENIZERS, source))
+    write_json(os.path.join(folder, "special_tokens_map.json"), reference.special_tokens_map)
+    if not keep_tokenizer_json:
+        os.remove(os.path.join(folder, "tokenizer.json"))
+    reloaded = CLIPTokenizer.from_pretrained(folder)
+    assert reloaded.model_max_length == 77 and reloaded.pad_token == reference.pad_token
+    same_ids(reloaded, reference, 77)
+
+
+def finish_t5_folder(folder, tokenizer):
+    written = sorted(os.listdir(folder))
+    assert written == ["tokenizer.json", "tokenizer_config.json"], written
+    write_json(os.path.join(folder, "special_tokens_map.json"), tokenizer.special_tokens_map)
+    reloaded = T5TokenizerFast.from_pretrained(folder)
+    assert reloaded.model_max_length == T5_MAX_LENGTH
+    same_ids(reloaded, tokenizer, T5_MAX_LENGTH)
+
+
+def write_json(path, value):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def edit_model_index(folder, **slots):
+    path = os.path.join(folder, "model_index.json")
+    with open(path) as f:
+        index = json.load(f)
+    index.update(slots)
+    write_json(path, index)
+
+
+# --------------------------------------------------------------------------------------------------
 # SDXL components (diffusers' StableDiffusionXLPipelineFastTests.get_dummy_components, with deviations)
 # --------------------------------------------------------------------------------------------------
 def sdxl_components():
@@ -88,7 +180,9 @@ def sdxl_components():
         down_block_types=["DownEncoderBlock2D"] * 3, up_block_types=["UpDecoderBlock2D"] * 3,
         latent_channels=4, layers_per_block=2, norm_num_groups=2, sample_size=128, scaling_factor=0.13025,
     )
-    common = dict(bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-05, num_hidden_layers=5, pad_token_id=1, vocab_size=1000)
+    # eos_token_id 2 (not the vocabulary's EOS) selects transformers' legacy argmax pooling, as real SDXL configs do.
+    common = dict(bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-05, num_hidden_layers=5, pad_token_id=1,
+                  vocab_size=CLIP_VOCAB, max_position_embeddings=77)
     # Deviation: CLIP-L uses quick_gelu as SDXL's text_encoder does (the dummy uses gelu for both).
     text_encoder = CLIPTextModel(CLIPTextConfig(hidden_size=32, intermediate_size=37, num_attention_heads=4,
                                                 hidden_act="quick_gelu", projection_dim=32, **common))
@@ -97,7 +191,8 @@ def sdxl_components():
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, steps_offset=1, beta_schedule="scaled_linear", timestep_spacing="leading")
     return dict(unet=seeded(unet, 1), vae=seeded(vae, 2), text_encoder=seeded(text_encoder, 3),
-                text_encoder_2=seeded(text_encoder_2, 4), scheduler=scheduler, tokenizer=None, tokenizer_2=None)
+                text_encoder_2=seeded(text_encoder_2, 4), scheduler=scheduler,
+                tokenizer=clip_tokenizer("clip-small-files"), tokenizer_2=clip_tokenizer("clip-small-pad2"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -218,7 +313,8 @@ def sgm_state_dict(pipe):
 
 def check_single_file(folder_pipe):
     """diffusers' own loader must read the single file into the folder's tensors (fp16-rounded)."""
-    loaded = StableDiffusionXLPipeline.from_single_file(SDXL_FILE, config=SDXL_DIR, torch_dtype=torch.float32)
+    loaded = StableDiffusionXLPipeline.from_single_file(SDXL_FILE, config=SDXL_DIR, torch_dtype=torch.float32,
+                                                        tokenizer=folder_pipe.tokenizer, tokenizer_2=folder_pipe.tokenizer_2)
     worst = 0.0
     for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
         ours = getattr(folder_pipe, name).state_dict()
@@ -233,6 +329,7 @@ def check_single_file(folder_pipe):
             worst = max(worst, (ours[k] - theirs[k]).abs().max().item())
         print(f"  from_single_file {name}: {len(ours)} tensors equal to the folder's, fp16-rounded")
     print(f"  max |fp32 - fp16| over all tensors: {worst:.3g}")
+    return loaded
 
 
 def rewrite_text_encoder_names(folder):
@@ -250,11 +347,187 @@ def make_sdxl():
     pipe = StableDiffusionXLPipeline(**sdxl_components())
     pipe.save_pretrained(SDXL_DIR, safe_serialization=True)
     rewrite_text_encoder_names(SDXL_DIR)
+    # tokenizer/ as SDXL repositories ship it (no tokenizer.json); tokenizer_2/ keeps the tokenizer.json that
+    # transformers 5.23's save_pretrained writes, next to the legacy files.
+    finish_clip_folder(os.path.join(SDXL_DIR, "tokenizer"), "clip-small-files", keep_tokenizer_json=False)
+    finish_clip_folder(os.path.join(SDXL_DIR, "tokenizer_2"), "clip-small-pad2", keep_tokenizer_json=True)
     pipe.unet.to(torch.float16).save_pretrained(os.path.join(SDXL_DIR, "unet"), variant="fp16", safe_serialization=True)
     pipe.unet.to(torch.float32)
     save_file(sgm_state_dict(pipe), SDXL_FILE,
               metadata={"format": "pt", "prunekit.sdxl_hyperparameters": json.dumps(SDXL_HYPERPARAMETERS, sort_keys=True)})
-    check_single_file(pipe)
+    with open(os.path.join(SDXL_DIR, "model_index.json")) as f:
+        index = json.load(f)
+    assert index["tokenizer"] == ["transformers", "CLIPTokenizer"] == index["tokenizer_2"], index
+    assert index["force_zeros_for_empty_prompt"] is True
+    folder = StableDiffusionXLPipeline.from_pretrained(SDXL_DIR, torch_dtype=torch.float32)
+    single = check_single_file(folder)
+    sdxl_references(folder, single)
+
+
+# --------------------------------------------------------------------------------------------------
+# encode_prompt references
+# --------------------------------------------------------------------------------------------------
+SDXL_CASES = [
+    dict(name="plain", prompt=PLAIN, negative_prompt=None, clip_skip=None),
+    dict(name="punctuation", prompt=PUNCTUATION, negative_prompt=None, clip_skip=None),
+    dict(name="long", prompt=LONG, negative_prompt=None, clip_skip=None),
+    dict(name="negative", prompt=SHORT_T5, negative_prompt="blurry, low quality, watermark", clip_skip=None),
+    dict(name="empty_negative", prompt="a bowl of ramen, studio lighting", negative_prompt="", clip_skip=None),
+    dict(name="clip_skip_1", prompt="an astronaut riding a horse on Mars", negative_prompt="ugly, deformed", clip_skip=1),
+]
+
+FLUX_CASES = [
+    dict(name="plain", prompt=PLAIN, negative_prompt=None, max_sequence_length=512),
+    dict(name="punctuation", prompt=PUNCTUATION, negative_prompt=None, max_sequence_length=512),
+    dict(name="long", prompt=LONG, negative_prompt=None, max_sequence_length=512),
+    dict(name="short_sequence", prompt=SHORT_T5, negative_prompt=None, max_sequence_length=16),
+    dict(name="negative", prompt="a bowl of ramen, studio lighting", negative_prompt="blurry, low quality, watermark",
+         max_sequence_length=512),
+    dict(name="empty", prompt="", negative_prompt=None, max_sequence_length=16),
+]
+
+
+class InputCapture:
+    """Records the input_ids every text encoder forward receives (the ids the pipeline's tokenizers gave)."""
+
+    def __init__(self, **encoders):
+        self.calls = {name: [] for name in encoders}
+        self.handles = [module.register_forward_pre_hook(self._hook(name), with_kwargs=True)
+                        for name, module in encoders.items()]
+
+    def _hook(self, name):
+        def hook(module, args, kwargs):
+            ids = args[0] if args else kwargs["input_ids"]
+            self.calls[name].append(ids.detach().clone())
+        return hook
+
+    def close(self):
+        for handle in self.handles:
+            handle.remove()
+
+
+def sdxl_encode(pipe, case):
+    capture = InputCapture(input_ids_1=pipe.text_encoder, input_ids_2=pipe.text_encoder_2)
+    with torch.no_grad():
+        prompt_embeds, negative_prompt_embeds, pooled, negative_pooled = pipe.encode_prompt(
+            case["prompt"], device=torch.device("cpu"), num_images_per_prompt=1, do_classifier_free_guidance=True,
+            negative_prompt=case["negative_prompt"], clip_skip=case["clip_skip"])
+    capture.close()
+    out = {"prompt_embeds": prompt_embeds, "pooled_prompt_embeds": pooled,
+           "negative_prompt_embeds": negative_prompt_embeds, "negative_pooled_prompt_embeds": negative_pooled}
+    for name, calls in capture.calls.items():
+        assert len(calls) == (1 if case["negative_prompt"] is None else 2), (case["name"], name, len(calls))
+        out[name] = calls[0]
+        if len(calls) == 2:
+            out["negative_" + name] = calls[1]
+    return out
+
+
+def flux_encode(pipe, case):
+    capture = InputCapture(input_ids_1=pipe.text_encoder, input_ids_2=pipe.text_encoder_2)
+    with torch.no_grad():
+        prompt_embeds, pooled, text_ids = pipe.encode_prompt(
+            case["prompt"], prompt_2=None, device=torch.device("cpu"), num_images_per_prompt=1,
+            max_sequence_length=case["max_sequence_length"])
+        out = {"prompt_embeds": prompt_embeds, "pooled_prompt_embeds": pooled}
+        assert text_ids.shape == (case["max_sequence_length"], 3) and not text_ids.any()
+        if case["negative_prompt"] is not None:
+            # FluxPipeline.__call__ with true CFG encodes the negative prompt with the same encode_prompt.
+            negative, negative_pooled, _ = pipe.encode_prompt(
+                case["negative_prompt"], prompt_2=None, device=torch.device("cpu"), num_images_per_prompt=1,
+                max_sequence_length=case["max_sequence_length"])
+            out.update(negative_prompt_embeds=negative, negative_pooled_prompt_embeds=negative_pooled)
+    capture.close()
+    for name, calls in capture.calls.items():
+        out[name] = calls[0]
+        if len(calls) == 2:
+            out["negative_" + name] = calls[1]
+    return out
+
+
+def untruncated_lengths(pipe, prompt):
+    return {"tokenizer": len(pipe.tokenizer(prompt)["input_ids"]), "tokenizer_2": len(pipe.tokenizer_2(prompt)["input_ids"])}
+
+
+def max_relative_error(actual, expected):
+    """max|a - b| / max|b| over all tensors with max|b| > 0 (all-zero tensors must match exactly)."""
+    worst = 0.0
+    for name, b in expected.items():
+        a = actual[name]
+        assert a.shape == b.shape, (name, a.shape, b.shape)
+        if name.startswith(("input_ids", "negative_input_ids")):
+            assert torch.equal(a, b), name
+            continue
+        scale = b.abs().max().item()
+        if scale == 0:
+            assert not a.any(), name
+            continue
+        worst = max(worst, (a - b).abs().max().item() / scale)
+    return worst
+
+
+def write_references(folder, pipe_name, cases, results, extra):
+    tensors, listed = {}, []
+    for case, result in zip(cases, results):
+        names = []
+        for key in sorted(result):
+            value = result[key]
+            # token ids are stored as float32 (exact below 2^24), as in the text-encoder fixtures' inputs
+            tensors[f"{case['name']}.{key}"] = value.detach().to(torch.float32).contiguous()
+            names.append(f"{case['name']}.{key}")
+        listed.append(dict(case, tensors=names, shapes={n: list(tensors[n].shape) for n in names}))
+    save_file(tensors, os.path.join(folder, "encode_prompt.safetensors"), metadata={"format": "pt"})
+    back = load_file(os.path.join(folder, "encode_prompt.safetensors"))
+    assert all(torch.equal(back[k], v) for k, v in tensors.items())
+    document = {"generator": {"script": "Tests/Fixtures/make_pipeline_fixtures.py", "pipeline": pipe_name,
+                              "diffusers": diffusers.__version__, "transformers": transformers.__version__,
+                              "torch": torch.__version__,
+                              "input_ids_dtype": "float32 (exact); shape [1, L]",
+                              "embeddings_dtype": "float32"},
+                "cases": listed, **extra}
+    write_json(os.path.join(folder, "encode_prompt.json"), document)
+
+
+def sdxl_references(folder_pipe, single_pipe):
+    results, single_errors = [], {}
+    for case in SDXL_CASES:
+        result = sdxl_encode(folder_pipe, case)
+        case["untruncated_lengths"] = untruncated_lengths(folder_pipe, case["prompt"])
+        zeros = case["negative_prompt"] is None
+        assert (not result["negative_prompt_embeds"].any()) == zeros, case["name"]
+        assert (not result["negative_pooled_prompt_embeds"].any()) == zeros, case["name"]
+        assert result["prompt_embeds"].shape == (1, 77, 72) and result["pooled_prompt_embeds"].shape == (1, 32)
+        single_errors[case["name"]] = max_relative_error(sdxl_encode(single_pipe, case), result)
+        results.append(result)
+    assert SDXL_CASES[2]["untruncated_lengths"]["tokenizer"] > 77
+    worst = max(single_errors.values())
+    print(f"  SDXL encode_prompt, single file vs folder: max relative error {worst:.3g}")
+    assert worst < 1e-2, single_errors
+    write_references(SDXL_DIR, "StableDiffusionXLPipeline", SDXL_CASES, results, {
+        "notes": ["do_classifier_free_guidance=True; negative_prompt=None with force_zeros_for_empty_prompt gives zero "
+                  "negatives (no negative_input_ids); negative_prompt='' is encoded",
+                  "diffusers encodes the negative prompt from hidden_states[-2] whatever clip_skip is (see clip_skip_1)"],
+        "single_file_vs_folder": {
+            "call": "StableDiffusionXLPipeline.from_single_file(sdxl-pipeline-tiny.safetensors, config=sdxl-pipeline-tiny, "
+                    "tokenizer=..., tokenizer_2=...) against from_pretrained(sdxl-pipeline-tiny)",
+            "metric": "max|a-b|/max|b| over each case's embedding tensors (all-zero ones must match exactly; ids equal)",
+            "max_relative_error": worst, "per_case": single_errors}})
+
+
+def flux_references(pipe):
+    results = []
+    for case in FLUX_CASES:
+        result = flux_encode(pipe, case)
+        case["untruncated_lengths"] = untruncated_lengths(pipe, case["prompt"])
+        assert result["prompt_embeds"].shape == (1, case["max_sequence_length"], 32), result["prompt_embeds"].shape
+        assert result["pooled_prompt_embeds"].shape == (1, 32)
+        results.append(result)
+    long = FLUX_CASES[2]["untruncated_lengths"]
+    assert long["tokenizer"] > 77 and long["tokenizer_2"] > 512, long
+    assert FLUX_CASES[3]["untruncated_lengths"]["tokenizer_2"] > 16
+    write_references(FLUX_DIR, "FluxPipeline", FLUX_CASES, results, {
+        "notes": ["negative_* tensors: FluxPipeline's true-CFG path, encode_prompt(negative_prompt) with the same "
+                  "max_sequence_length", "text_ids (all zeros, [max_sequence_length, 3]) are not stored"]})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -268,8 +541,10 @@ def make_flux():
         joint_attention_dim=32, pooled_projection_dim=32, axes_dims_rope=[4, 4, 8])
     text_encoder = CLIPTextModel(CLIPTextConfig(
         bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37, layer_norm_eps=1e-05, num_attention_heads=4,
-        num_hidden_layers=2, pad_token_id=1, vocab_size=1000, hidden_act="gelu", projection_dim=32))
-    # Deviation: a T5 config written out (diffusers' test downloads hf-internal-testing/tiny-random-t5).
+        num_hidden_layers=2, pad_token_id=1, vocab_size=CLIP_VOCAB, max_position_embeddings=77, hidden_act="gelu",
+        projection_dim=32))
+    # Deviation: a T5 config written out (diffusers' test downloads a tiny random T5). Its 1000-row table is larger
+    # than the 117-piece Unigram tokenizer needs (real T5 tables are larger than their vocabularies too).
     text_encoder_2 = T5EncoderModel(T5Config(
         vocab_size=1000, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4, relative_attention_num_buckets=8,
         feed_forward_proj="gated-gelu", is_encoder_decoder=False, use_cache=False))
@@ -278,7 +553,8 @@ def make_flux():
         norm_num_groups=2, use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.1159, scaling_factor=0.3611)
     pipe = FluxPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(), text_encoder=seeded(text_encoder, 12), text_encoder_2=seeded(text_encoder_2, 13),
-        tokenizer=None, tokenizer_2=None, transformer=seeded(transformer, 11), vae=seeded(vae, 14))
+        tokenizer=clip_tokenizer("clip-small-files"), tokenizer_2=t5_tokenizer(), transformer=seeded(transformer, 11),
+        vae=seeded(vae, 14))
     pipe.save_pretrained(FLUX_DIR, safe_serialization=True)
     tdir = os.path.join(FLUX_DIR, "transformer")
     os.remove(os.path.join(tdir, "diffusion_pytorch_model.safetensors"))
@@ -288,6 +564,13 @@ def make_flux():
     back = FluxTransformer2DModel.from_pretrained(tdir)
     for k, v in pipe.transformer.state_dict().items():
         assert torch.equal(back.state_dict()[k], v), k
+    finish_clip_folder(os.path.join(FLUX_DIR, "tokenizer"), "clip-small-files", keep_tokenizer_json=False)
+    finish_t5_folder(os.path.join(FLUX_DIR, "tokenizer_2"), pipe.tokenizer_2)
+    # transformers 5 has one T5 tokenizer class (T5TokenizerFast is T5Tokenizer); name it as FLUX repositories do.
+    edit_model_index(FLUX_DIR, tokenizer_2=["transformers", "T5TokenizerFast"])
+    loaded = FluxPipeline.from_pretrained(FLUX_DIR, torch_dtype=torch.float32)
+    assert loaded.tokenizer_max_length == 77 and loaded.tokenizer_2.model_max_length == T5_MAX_LENGTH
+    flux_references(loaded)
 
 
 def main():

@@ -34,7 +34,9 @@ import Testing
         let pipeline = try PipelineFolder(path: Fixtures.path("sdxl-pipeline-tiny"))
         #expect(pipeline.className == "StableDiffusionXLPipeline")
         #expect(pipeline.family == .stableDiffusionXL)
-        #expect(pipeline.components.keys.sorted() == ["scheduler", "text_encoder", "text_encoder_2", "unet", "vae"])
+        #expect(
+            pipeline.components.keys.sorted() == ["scheduler", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet", "vae"])
+        #expect(pipeline.components["tokenizer_2"] == .init(library: "transformers", className: "CLIPTokenizer"))
         #expect(pipeline.components["text_encoder_2"] == .init(library: "transformers", className: "CLIPTextModelWithProjection"))
         #expect(pipeline.denoiserDirectory == Fixtures.path("sdxl-pipeline-tiny/unet"))
         #expect(pipeline.attributes["force_zeros_for_empty_prompt"] == .bool(true))
