@@ -155,7 +155,7 @@ let package = Package(
             name: "PruneTextEncodersTests", dependencies: ["PruneTextEncoders", "PruneTestSupport", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "PrunePipelinesTests", dependencies: ["PrunePipelines", "PruneTestSupport", "PruneSDXL", "PruneNN", "PruneTensor"],
+            name: "PrunePipelinesTests", dependencies: ["PrunePipelines", "PruneTokenizers", "PruneTestSupport", "PruneSDXL", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneDemoTests", dependencies: ["PruneDemo", "PruneDemoTestSupport", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "CPNG"],
