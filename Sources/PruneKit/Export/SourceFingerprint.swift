@@ -1,37 +1,59 @@
 import Foundation
+import PruneNN
 
-/// SHA-256 fingerprints of a diffusers model directory's weight files.
+/// SHA-256 fingerprints of the weight files a pruned model came from.
 public enum SourceFingerprint {
-    /// The weight files of `directory` — `diffusion_pytorch_model.safetensors`, or
-    /// `diffusion_pytorch_model.safetensors.index.json` followed by its shards in name order — each with
-    /// its size and SHA-256.
+    /// The weight files of `path`, each with its size and SHA-256:
+    /// - a model directory: its weights as ``WeightFiles`` finds them — `diffusion_pytorch_model.safetensors` (or
+    ///   transformers' `model.safetensors`), else the `….safetensors.index.json` followed by its shards in name
+    ///   order, with the `fp16` (or another) variant when the plain files are absent;
+    /// - a diffusers pipeline folder (`model_index.json`): the weights of its `unet/` or `transformer/` folder;
+    /// - a single `.safetensors` file (an SDXL single-file checkpoint): that file.
     ///
     /// - Throws: ``ExportError/unreadableSource(path:reason:)`` when there are no weights, the index does
     ///   not parse, or a file cannot be read.
-    public static func weightFiles(inModelDirectory directory: String) throws(ExportError) -> [ExportManifest.FileDigest] {
-        let url = URL(fileURLWithPath: directory)
+    public static func weightFiles(inModelDirectory path: String) throws(ExportError) -> [ExportManifest.FileDigest] {
         let manager = FileManager.default
-        let single = "diffusion_pytorch_model.safetensors"
-        let index = "diffusion_pytorch_model.safetensors.index.json"
-        var names: [String]
-        if manager.fileExists(atPath: url.appendingPathComponent(single).path) {
-            names = [single]
-        } else if let data = manager.contents(atPath: url.appendingPathComponent(index).path) {
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let weightMap = object["weight_map"] as? [String: String]
-            else { throw .unreadableSource(path: url.appendingPathComponent(index).path, reason: "no weight_map of key → file") }
-            names = [index] + Set(weightMap.values).sorted()
-        } else {
-            throw .unreadableSource(path: directory, reason: "no \(single) or \(index)")
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .unreadableSource(path: path, reason: "not found")
         }
-        return try names.map { (name: String) throws(ExportError) -> ExportManifest.FileDigest in
-            let path = url.appendingPathComponent(name).path
-            do {
-                let digest = try SHA256Hasher.digest(ofFile: path)
-                return ExportManifest.FileDigest(name: name, bytes: digest.bytes, sha256: digest.hex)
-            } catch {
-                throw .unreadableSource(path: path, reason: error.localizedDescription)
+        if !isDirectory.boolValue {
+            let url = URL(fileURLWithPath: path)
+            return [try digest(url.path, name: url.lastPathComponent)]
+        }
+        var directory = URL(fileURLWithPath: path)
+        if manager.fileExists(atPath: directory.appendingPathComponent("model_index.json").path) {
+            for denoiser in ["unet", "transformer"] where manager.fileExists(atPath: directory.appendingPathComponent(denoiser).path) {
+                directory = directory.appendingPathComponent(denoiser)
+                break
             }
+        }
+        guard let files = WeightFiles.find(in: directory.path) else {
+            throw .unreadableSource(
+                path: directory.path,
+                reason: "no \(WeightFiles.candidateNames(stem: WeightFiles.diffusersStem, variant: nil).joined(separator: " or ")) (nor an fp16 variant)")
+        }
+        var names: [String]
+        switch files.layout {
+        case .single(let file):
+            names = [URL(fileURLWithPath: file).lastPathComponent]
+        case .sharded(let index):
+            guard let data = manager.contents(atPath: index),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let weightMap = object["weight_map"] as? [String: String]
+            else { throw .unreadableSource(path: index, reason: "no weight_map of key → file") }
+            names = [URL(fileURLWithPath: index).lastPathComponent] + Set(weightMap.values).sorted()
+        }
+        return try names.map { (name: String) throws(ExportError) in try digest(directory.appendingPathComponent(name).path, name: name) }
+    }
+
+    private static func digest(_ path: String, name: String) throws(ExportError) -> ExportManifest.FileDigest {
+        do {
+            let digest = try SHA256Hasher.digest(ofFile: path)
+            return ExportManifest.FileDigest(name: name, bytes: digest.bytes, sha256: digest.hex)
+        } catch {
+            throw .unreadableSource(path: path, reason: error.localizedDescription)
         }
     }
 }
