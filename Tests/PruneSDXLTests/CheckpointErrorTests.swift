@@ -46,6 +46,23 @@ import Testing
         }
     }
 
+    @Test("An int64 key in a U-Net checkpoint opens the file and is reported as unexpected, not hidden")
+    func unexpectedIntegerKeyIsReported() throws {
+        let directory = try Self.damagedCopy { _ in }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/diffusion_pytorch_model.safetensors"
+        let file = try SafetensorsFile.open(path)
+        var entries = try file.keys.map { key in RawSafetensors.Entry.float32(key, try file.tensor(key)) }
+        entries.append(.int64("text_model.embeddings.position_ids", [1, 77], (0..<77).map(Int64.init)))
+        try RawSafetensors.write(entries, to: path)
+        #expect {
+            _ = try UNet2DConditionModel.load(directory: directory)
+        } throws: { error in
+            guard case .mismatched(_, let problems) = error as? CheckpointError else { return false }
+            return problems == [.unexpected(key: "text_model.embeddings.position_ids", shape: [1, 77])]
+        }
+    }
+
     @Test("A config that does not match the weights is caught as mis-shaped keys")
     func configMismatchIsReported() throws {
         let directory = try Self.damagedCopy { _ in }

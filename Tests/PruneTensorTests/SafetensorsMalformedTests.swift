@@ -59,8 +59,8 @@ struct MalformedSafetensors: Sendable, CustomTestStringConvertible {
             "non-UTF-8 header bytes",
             SafetensorsFixture.bytes(header: Array(#"{"a"#.utf8) + [0xFF, 0xFE] + Array(#"":{}}"#.utf8))
         ) { .invalidUTF8(path: $0, byteOffset: 3) },
-        .json("unknown dtype", #"{"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: zeros8) {
-            .unsupportedDType(path: $0, key: "ids", dtype: "I64")
+        .json("unknown dtype (I128)", #"{"ids":{"dtype":"I128","shape":[1],"data_offsets":[0,16]}}"#, data: zeros8 + zeros8) {
+            .unsupportedDType(path: $0, key: "ids", dtype: "I128")
         },
         .json("entry that is not an object", #"{"a":[1]}"#) {
             .invalidField(
@@ -179,8 +179,22 @@ struct MalformedSafetensors: Sendable, CustomTestStringConvertible {
         .json("lower-case dtype", #"{"a":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]) {
             .unsupportedDType(path: $0, key: "a", dtype: "f32")
         },
-        .json("boolean dtype", #"{"mask":{"dtype":"BOOL","shape":[4],"data_offsets":[0,4]}}"#, data: [0, 1, 0, 1]) {
-            .unsupportedDType(path: $0, key: "mask", dtype: "BOOL")
+        .json("fp8 dtype spelled as torch names it", #"{"a":{"dtype":"F8_E4M3FN","shape":[1],"data_offsets":[0,1]}}"#, data: [0]) {
+            .unsupportedDType(path: $0, key: "a", dtype: "F8_E4M3FN")
+        },
+        .json("integer bytes not matching the shape", #"{"ids":{"dtype":"I64","shape":[1,77],"data_offsets":[0,8]}}"#, data: zeros8) {
+            .byteCountMismatch(path: $0, key: "ids", dtype: "I64", shape: [1, 77], expectedBytes: 616, actualBytes: 8)
+        },
+        .json("packed 4-bit tensor ending inside a byte", #"{"q":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#, data: [0, 0]) {
+            .bitCountNotByteAligned(path: $0, key: "q", dtype: "F4", shape: [3], bits: 12)
+        },
+        .json(
+            "integer tensor overlapping a float tensor",
+            #"{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"ids":{"dtype":"I32","shape":[1],"data_offsets":[2,6]}}"#,
+            data: zeros8
+        ) { .overlappingTensors(path: $0, key: "ids", begin: 2, previousKey: "w", previousEnd: 4) },
+        .json("gap after a boolean tensor", #"{"m":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}}"#, data: [1, 0, 1, 0]) {
+            .gapInData(path: $0, afterKey: "m", begin: 3, end: 4)
         },
         .json("shape entry with an exponent", #"{"a":{"dtype":"F32","shape":[1e2],"data_offsets":[0,400]}}"#) {
             .invalidField(path: $0, key: "a", field: "shape", expected: "an array of non-negative integers", found: "[1e2]")
@@ -266,8 +280,17 @@ struct MalformedSafetensors: Sendable, CustomTestStringConvertible {
                 path: path, key: "w", dtype: "F32", shape: [2, 2], expectedBytes: 16, actualBytes: 12
             ).description == #"/models/unet.safetensors: tensor "w": data_offsets span 12 bytes, but F32 [2, 2] needs 16"#)
         #expect(
-            SafetensorsError.unsupportedDType(path: path, key: "ids", dtype: "I64").description
-                == #"/models/unet.safetensors: tensor "ids": dtype "I64" is not supported (supported: F32, F16, BF16, F64)"#)
+            SafetensorsError.unsupportedDType(path: path, key: "ids", dtype: "I128").description
+                == #"/models/unet.safetensors: tensor "ids": dtype "I128" is not a safetensors dtype (known: BOOL, F4, "#
+                + #"F6_E2M3, F6_E3M2, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, F8_E4M3FNUZ, F8_E5M2FNUZ, I16, U16, F16, BF16, "#
+                + #"I32, U32, F32, C64, F64, I64, U64)"#)
+        #expect(
+            SafetensorsError.inexactConversion(path: path, key: "ids", dtype: "I64", index: 1, value: "16777217")
+                .description
+                == #"/models/unet.safetensors: tensor "ids": I64 element 1 (16777217) is not exactly representable as float32"#)
+        #expect(
+            SafetensorsError.unreadableDType(path: path, key: "q", dtype: "F4").description
+                == #"/models/unet.safetensors: tensor "q": PruneKit cannot read F4 tensors (the file is valid; other tensors read)"#)
         #expect(
             SafetensorsError.gapInData(path: path, afterKey: "a", begin: 4, end: 8).description
                 == #"/models/unet.safetensors: data bytes 4..<8 after tensor "a" belong to no tensor"#)

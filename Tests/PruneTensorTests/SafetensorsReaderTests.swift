@@ -31,7 +31,7 @@ import Testing
             #expect(file.metadata.isEmpty)
             for (key, original) in tensors {
                 let info = try #require(file.info(key))
-                #expect(info.dtype == dtype)
+                #expect(info.dtype == SafetensorsDType(dtype) && info.dtype.computeDType == dtype)
                 #expect(info.shape == original.shape)
                 #expect(info.byteRange.count == original.count * dtype.byteSize)
 

@@ -53,6 +53,28 @@ import Testing
         #expect(output.poolerOutput.scalars() == reference.poolerOutput.scalars())
     }
 
+    @Test("A file whose position_ids buffer is int64, as older transformers files store it, loads and matches")
+    func int64PositionIDsFile() throws {
+        let fixture = TextEncoderFixture(name: "clip-quick-gelu")
+        let file = try SafetensorsFile.open(fixture.directory + "/model.safetensors")
+        let configuration = try CLIPTextConfiguration.load(path: fixture.directory + "/config.json")
+        var entries = try file.keys.map { key in RawSafetensors.Entry.float32("text_model." + key, try file.tensor(key)) }
+        let positions = configuration.maximumPositions
+        entries.append(.int64("text_model.embeddings.position_ids", [1, positions], (0..<positions).map(Int64.init)))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prunekit-clip-i64-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.copyItem(atPath: fixture.directory + "/config.json", toPath: directory + "/config.json")
+        try RawSafetensors.write(entries, metadata: ["format": "pt"], to: directory + "/model.safetensors")
+        #expect(try SafetensorsFile.open(directory + "/model.safetensors").info("text_model.embeddings.position_ids")?.dtype == .int64)
+
+        let ids = try #require(try fixture.integerRows("input_ids"))
+        let output = try CLIPTextModel(directory: directory)(ids)
+        let reference = try CLIPTextModel(directory: fixture.directory)(ids)
+        #expect(output.lastHiddenState.scalars() == reference.lastHiddenState.scalars())
+        #expect(output.poolerOutput.scalars() == reference.poolerOutput.scalars())
+    }
+
     @Test("A float16 checkpoint stays float16 while resident and is found without naming the variant")
     func float16WeightsStayResidentInHalfPrecision() throws {
         let fixture = TextEncoderFixture(name: "clip-fp16")

@@ -23,7 +23,9 @@ public enum CheckpointFileError: Error, Sendable, Equatable, CustomStringConvert
 /// A ``TensorSource`` over one safetensors file or the shards named by a diffusers index.
 ///
 /// Files are memory-mapped; a float32 tensor is a zero-copy view of the mapping, 16-bit tensors are
-/// widened to float32 one tensor at a time when a layer asks for them.
+/// widened to float32 one tensor at a time when a layer asks for them. Files holding integer or other non-float
+/// entries (an SDXL single file's int64 `position_ids`) open like any other: ``keys`` and ``shape(of:)`` list
+/// them, so a loader that does not ask for one still reports it as unexpected unless it ignores it by name.
 public struct SafetensorsTensorSource: TensorSource {
     /// The file that holds each key.
     private let fileForKey: [String: SafetensorsFile]
@@ -89,14 +91,14 @@ public struct SafetensorsTensorSource: TensorSource {
 
     /// `float32`, `float16` and `bfloat16` tensors as zero-copy views of the mapping in their stored type
     /// (16-bit pages are faulted in from the page cache as they are read); `float64` ones rounded to
-    /// `float32`.
+    /// `float32`; boolean, integer and 8-bit float ones decoded to `float32` (see ``SafetensorsFile/tensor(_:as:)``).
     public func storedTensor(_ key: String) throws -> Tensor {
         guard let file = fileForKey[key], let info = file.info(key) else {
             throw CheckpointError.missingKeys([key], source: name)
         }
-        switch info.dtype {
-        case .float32, .float16, .bfloat16: return try file.tensor(key, as: info.dtype)
-        case .float64: return try file.tensor(key)
+        switch info.dtype.computeDType {
+        case .float32, .float16, .bfloat16: return try file.tensor(key, as: info.dtype.computeDType)
+        case .float64, nil: return try file.tensor(key)
         }
     }
 }

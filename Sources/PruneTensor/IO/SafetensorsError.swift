@@ -29,8 +29,17 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case missingField(path: String, key: String, field: String)
     /// A tensor entry (or the entry itself, with `field` `""`) has the wrong JSON type or an invalid value.
     case invalidField(path: String, key: String, field: String, expected: String, found: String)
-    /// The dtype is not one of `F32`, `F16`, `BF16`, `F64`.
+    /// The dtype is not one the safetensors format defines (``SafetensorsDType``; names are case-sensitive).
     case unsupportedDType(path: String, key: String, dtype: String)
+    /// A packed sub-byte dtype (`F4`, `F6_*`) whose `bits` for the shape end inside a byte; the format requires
+    /// every tensor to fill whole bytes.
+    case bitCountNotByteAligned(path: String, key: String, dtype: String, shape: [Int], bits: Int)
+    /// Reading: the tensor's dtype is valid in the file but PruneKit cannot convert it to a compute dtype
+    /// (`F4`, `F6_E2M3`, `F6_E3M2`, `C64`; see ``SafetensorsDType/isReadable``).
+    case unreadableDType(path: String, key: String, dtype: String)
+    /// Reading: element `index` (row-major) of an integer tensor, `value`, is not exactly representable as
+    /// float32, so it is refused rather than rounded.
+    case inexactConversion(path: String, key: String, dtype: String, index: Int, value: String)
     /// `data_offsets` has `begin > end`.
     case offsetsReversed(path: String, key: String, begin: Int, end: Int)
     /// `data_offsets` reaches past the end of the data section of `dataSize` bytes.
@@ -58,6 +67,8 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
             .headerTooLarge(let path, _, _), .headerPastEnd(let path, _, _), .invalidUTF8(let path, _),
             .invalidJSON(let path, _, _), .headerNotObject(let path, _), .missingField(let path, _, _),
             .invalidField(let path, _, _, _, _), .unsupportedDType(let path, _, _),
+            .bitCountNotByteAligned(let path, _, _, _, _), .unreadableDType(let path, _, _),
+            .inexactConversion(let path, _, _, _, _),
             .offsetsReversed(let path, _, _, _), .offsetsOutOfRange(let path, _, _, _, _),
             .byteCountMismatch(let path, _, _, _, _, _), .overlappingTensors(let path, _, _, _, _),
             .gapInData(let path, _, _, _), .invalidMetadata(let path, _, _),
@@ -92,7 +103,14 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
             let subject = field.isEmpty ? "tensor \(q(key))" : "tensor \(q(key)): \"\(field)\""
             detail = "\(subject) must be \(expected), found \(found)"
         case .unsupportedDType(_, let key, let dtype):
-            detail = "tensor \(q(key)): dtype \(q(dtype)) is not supported (supported: F32, F16, BF16, F64)"
+            detail = "tensor \(q(key)): dtype \(q(dtype)) is not a safetensors dtype (known: "
+                + SafetensorsDType.allCases.map(\.name).joined(separator: ", ") + ")"
+        case .bitCountNotByteAligned(_, let key, let dtype, let shape, let bits):
+            detail = "tensor \(q(key)): \(dtype) \(shape) occupies \(bits) bits, which does not end on a byte boundary"
+        case .unreadableDType(_, let key, let dtype):
+            detail = "tensor \(q(key)): PruneKit cannot read \(dtype) tensors (the file is valid; other tensors read)"
+        case .inexactConversion(_, let key, let dtype, let index, let value):
+            detail = "tensor \(q(key)): \(dtype) element \(index) (\(value)) is not exactly representable as float32"
         case .offsetsReversed(_, let key, let begin, let end):
             detail = "tensor \(q(key)): data_offsets [\(begin), \(end)] begin after they end"
         case .offsetsOutOfRange(_, let key, let begin, let end, let size):

@@ -18,6 +18,10 @@ import Glibc
 /// let weight = try file.tensor("conv_in.weight")        // float32 [320, 4, 3, 3]
 /// ```
 ///
+/// Every dtype the format defines opens (``SafetensorsDType``); float tensors read in their own type or
+/// converted, boolean, integer and 8-bit float tensors read as float32 (exactly, or not at all), and the few
+/// dtypes PruneKit cannot read (packed 4- and 6-bit floats, complex64) throw only when that tensor is read.
+///
 /// `float32` tensors are zero-copy views of the mapping. The mapping is private copy-on-write: updating a
 /// loaded weight in place (``Tensor/assign(_:)``, an optimizer step) copies only the touched pages and
 /// never changes the file. Truncating the file while it
@@ -27,8 +31,9 @@ public struct SafetensorsFile: Sendable {
     public struct TensorInfo: Sendable, Equatable {
         /// The tensor's name in the header.
         public let key: String
-        /// The element type stored in the file.
-        public let dtype: DType
+        /// The element type stored in the file; its ``SafetensorsDType/computeDType`` is the ``DType`` it reads
+        /// as unconverted, if any.
+        public let dtype: SafetensorsDType
         /// Extent of each axis (`[]` for a scalar).
         public let shape: [Int]
         /// The bytes it occupies, relative to the start of the data section (the header's `data_offsets`).
@@ -58,9 +63,10 @@ public struct SafetensorsFile: Sendable {
     /// - Throws: ``SafetensorsError``: `.io` or `.notARegularFile` when the file cannot be mapped, and a
     ///   case naming the problem (and the tensor key, where one is involved) when the header is malformed:
     ///   file shorter than 8 bytes, header length too large or past the end, header not UTF-8 / JSON /
-    ///   an object, entries with missing or mistyped fields, unsupported dtypes, offsets out of range,
-    ///   reversed or overlapping, byte spans that disagree with dtype × shape, gaps in the data section,
-    ///   non-string metadata.
+    ///   an object, entries with missing or mistyped fields, dtypes the format does not define, offsets out of
+    ///   range, reversed or overlapping, byte spans that disagree with dtype × shape (or packed sub-byte
+    ///   elements that end inside a byte), gaps in the data section, non-string metadata. Entries PruneKit
+    ///   cannot read (``SafetensorsDType/isReadable``) are validated like the others and do not prevent opening.
     public static func open(_ path: String) throws(SafetensorsError) -> SafetensorsFile {
         let mapping = try SafetensorsMapping(path: path)
         return try SafetensorsFile(path: path, mapping: mapping)
@@ -103,40 +109,74 @@ public struct SafetensorsFile: Sendable {
     ///   - dtype: The element type of the result; `nil` means `float32`. When it equals the stored dtype
     ///     the result is a zero-copy view of the (copy-on-write) mapping (copied instead in the rare case the
     ///     bytes are not aligned to the element size, which files written by the Python library never
-    ///     are); otherwise it is a converted copy (`F16`, `BF16` widen exactly; `F64` rounds).
+    ///     are); otherwise it is a converted copy (`F16`, `BF16` widen exactly; `F64` rounds). Boolean,
+    ///     integer and 8-bit float tensors are decoded to float32 exactly (`BOOL` as 0 or 1, fp8 through
+    ///     ``Float8``), then narrowed to `dtype` if another is asked for.
     /// - Throws: ``SafetensorsError/tensorNotFound(path:key:available:nearest:)`` when there is no such
-    ///   tensor.
+    ///   tensor; ``SafetensorsError/unreadableDType(path:key:dtype:)`` for `F4`, `F6_*` and `C64` tensors;
+    ///   ``SafetensorsError/inexactConversion(path:key:dtype:index:value:)`` for an integer float32 cannot hold
+    ///   exactly (beyond ±2²⁴ and not on float32's grid there).
     public func tensor(_ key: String, as dtype: DType? = nil) throws(SafetensorsError) -> Tensor {
         guard let info = entries[key] else {
             throw .tensorNotFound(
                 path: path, key: key, available: entries.count, nearest: Self.nearest(to: key, in: keys))
         }
         let target = dtype ?? .float32
+        guard let storedType = info.dtype.computeDType else { return try decodedTensor(info, as: target) }
         let count = info.count
         if count == 0 {
             return Tensor(storage: Storage(uninitializedCount: 0, dtype: target), shape: info.shape)
         }
-        if target != info.dtype {
+        if target != storedType {
             // Converted tensors are read with pread into a transient buffer rather than through the mapping, so
             // the stored bytes (e.g. a float16 checkpoint) never become resident in this process: loading a
             // checkpoint costs one float32 copy, not a float32 copy plus the touched half-precision pages.
-            let stored = try mapping.isFileBacked ? readBytes(of: info) : copyBytes(of: info)
+            let stored = Storage(uninitializedCount: count, dtype: storedType)
+            try storedBytes(of: info, into: stored.bytes)
             return Tensor(storage: stored.converted(to: target), shape: info.shape)
         }
         let pointer = mapping.base + dataOffset + info.byteRange.lowerBound
         let storage: Storage
-        if Int(bitPattern: pointer) % info.dtype.byteSize == 0 {
-            storage = Storage(borrowing: pointer, count: count, dtype: info.dtype, owner: mapping)
+        if Int(bitPattern: pointer) % storedType.byteSize == 0 {
+            storage = Storage(borrowing: pointer, count: count, dtype: storedType, owner: mapping)
         } else {
-            storage = Storage(uninitializedCount: count, dtype: info.dtype)
+            storage = Storage(uninitializedCount: count, dtype: storedType)
             memcpy(storage.bytes, pointer, info.byteRange.count)
         }
         return Tensor(storage: storage, shape: info.shape)
     }
 
-    /// The stored bytes of one tensor, read from the file (not the mapping) into owned storage.
-    private func readBytes(of info: TensorInfo) throws(SafetensorsError) -> Storage {
-        let storage = Storage(uninitializedCount: info.count, dtype: info.dtype)
+    /// A tensor whose stored dtype has no compute dtype: decoded to float32 (then narrowed to `target`).
+    private func decodedTensor(_ info: TensorInfo, as target: DType) throws(SafetensorsError) -> Tensor {
+        guard info.dtype.isReadable else { throw .unreadableDType(path: path, key: info.key, dtype: info.dtype.name) }
+        let floats = Storage(uninitializedCount: info.count, dtype: .float32)
+        if info.count > 0 {
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: info.byteRange.count, alignment: 16)
+            defer { raw.deallocate() }
+            try storedBytes(of: info, into: raw)
+            do {
+                try StoredElementDecoder.decode(raw, count: info.count, dtype: info.dtype, into: floats.floats)
+            } catch {
+                throw .inexactConversion(
+                    path: path, key: info.key, dtype: info.dtype.name, index: error.index, value: error.value)
+            }
+        }
+        let storage = target == .float32 ? floats : floats.converted(to: target)
+        return Tensor(storage: storage, shape: info.shape)
+    }
+
+    /// Copies the stored bytes of one tensor to `destination`: read from the file (not the mapping) when the
+    /// file is mapped, copied from memory for an in-memory file (``parse(_:path:)``).
+    private func storedBytes(of info: TensorInfo, into destination: UnsafeMutableRawPointer) throws(SafetensorsError) {
+        if mapping.isFileBacked {
+            try readBytes(of: info, into: destination)
+        } else {
+            memcpy(destination, mapping.base + dataOffset + info.byteRange.lowerBound, info.byteRange.count)
+        }
+    }
+
+    /// The stored bytes of one tensor, read from the file with `pread` into `destination`.
+    private func readBytes(of info: TensorInfo, into destination: UnsafeMutableRawPointer) throws(SafetensorsError) {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw .io(path: path, operation: "open", reason: String(cString: strerror(errno)))
@@ -145,7 +185,7 @@ public struct SafetensorsFile: Sendable {
         var done = 0
         let total = info.byteRange.count
         while done < total {
-            let result = pread(descriptor, storage.bytes + done, total - done, off_t(dataOffset + info.byteRange.lowerBound + done))
+            let result = pread(descriptor, destination + done, total - done, off_t(dataOffset + info.byteRange.lowerBound + done))
             if result < 0 && errno == EINTR { continue }
             guard result > 0 else {
                 let reason = result == 0 ? "unexpected end of file" : String(cString: strerror(errno))
@@ -153,14 +193,6 @@ public struct SafetensorsFile: Sendable {
             }
             done += result
         }
-        return storage
-    }
-
-    /// The stored bytes of one tensor, copied from an in-memory file (``parse(_:path:)``) into aligned storage.
-    private func copyBytes(of info: TensorInfo) -> Storage {
-        let storage = Storage(uninitializedCount: info.count, dtype: info.dtype)
-        memcpy(storage.bytes, mapping.base + dataOffset + info.byteRange.lowerBound, info.byteRange.count)
-        return storage
     }
 
     /// True when `tensor`'s elements live in this file's mapping — a zero-copy view rather than a copy.
@@ -272,7 +304,7 @@ public struct SafetensorsFile: Sendable {
         guard case .string(let dtypeName) = dtypeValue else {
             throw invalid("dtype", "a string such as \"F32\"", dtypeValue)
         }
-        guard let dtype = DType(safetensorsName: dtypeName) else {
+        guard let dtype = SafetensorsDType(name: dtypeName) else {
             throw .unsupportedDType(path: path, key: key, dtype: dtypeName)
         }
 
@@ -309,11 +341,17 @@ public struct SafetensorsFile: Sendable {
             throw .offsetsOutOfRange(path: path, key: key, begin: begin, end: end, dataSize: dataSize)
         }
 
-        let (expectedBytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow, expectedBytes == end - begin else {
+        let expectedBytes: Int
+        switch dtype.storageSize(ofCount: count) {
+        case .bytes(let bytes): expectedBytes = bytes
+        case .overflow: expectedBytes = Int.max
+        case .partialByte(let bits):
+            throw .bitCountNotByteAligned(path: path, key: key, dtype: dtypeName, shape: shape, bits: bits)
+        }
+        guard expectedBytes == end - begin else {
             throw .byteCountMismatch(
-                path: path, key: key, dtype: dtypeName, shape: shape,
-                expectedBytes: overflow ? Int.max : expectedBytes, actualBytes: end - begin)
+                path: path, key: key, dtype: dtypeName, shape: shape, expectedBytes: expectedBytes,
+                actualBytes: end - begin)
         }
         return TensorInfo(key: key, dtype: dtype, shape: shape, byteRange: begin..<end)
     }
@@ -366,25 +404,7 @@ public struct SafetensorsFile: Sendable {
 
 extension DType {
     /// The dtype's name in a safetensors header (`F32`, `F16`, `BF16`, `F64`).
-    var safetensorsName: String {
-        switch self {
-        case .float32: "F32"
-        case .float16: "F16"
-        case .bfloat16: "BF16"
-        case .float64: "F64"
-        }
-    }
-
-    /// The dtype named `name` in a safetensors header, or `nil` for the ones PruneTensor cannot hold.
-    init?(safetensorsName name: String) {
-        switch name {
-        case "F32": self = .float32
-        case "F16": self = .float16
-        case "BF16": self = .bfloat16
-        case "F64": self = .float64
-        default: return nil
-        }
-    }
+    var safetensorsName: String { SafetensorsDType(self).name }
 }
 
 /// A private copy-on-write mapping of a whole file (or an owned in-memory copy of one), released when the
