@@ -24,6 +24,8 @@ import PruneTensor
 public struct SDXLSingleFile {
     /// The component slots, in pipeline order.
     public static let componentNames = ["unet", "text_encoder", "text_encoder_2", "vae"]
+    /// The key prefix of the U-Net's tensors in such a file.
+    public static let unetKeyPrefix = SGMUNetLayout.prefix
 
     /// The file.
     public let path: String

@@ -79,6 +79,8 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Also write a report folder (demo models: images of original vs pruned, adherence, fidelity, latency, loss curve).")
     var report: String?
     @Option(help: "--report: evaluation images per prompt (72 prompts).") var reportSamples: Int = 1
+    @Option(help: "The export's weight type: auto (the source's: a pruned fp16 model stays fp16), float32, float16 or bfloat16.")
+    var dtype: ExportDType = .auto
     @Flag(help: "Replace an existing --out or --report folder (or --checkpoint file) written by PruneKit; nothing else is ever replaced.") var overwrite = false
     @Option(help: "ecodiff: save λ and the optimizer state every N optimizer steps (0: never).") var checkpointEvery: Int = 1
     @Option(help: "ecodiff: the checkpoint file (default: <out>.resume.safetensors).") var checkpoint: String?
@@ -252,10 +254,21 @@ struct PruneCommand: ParsableCommand {
         let result = try plan.select(scores: scores, groups: groups, shapes: context.shapes)
         print(result.text)
 
-        let provenance = PruningProvenance(criterion: name, target: target, seed: seed, sourceDirectory: modelDirectory)
-        printProgress("exporting to \(outputDirectory)")
-        let manifest = try loaded.exportPruned(
-            selection: result.selection, to: outputDirectory, provenance: provenance, replacing: replacesOutputs, dtype: .float32)
+        let exportType = dtype.resolved(source: modelDirectory)
+        printProgress("exporting to \(outputDirectory) (\(exportType.rawValue))")
+        let manifest: ExportManifest
+        if let modelDirectory, PipelineFolder.isPipelineFolder(modelDirectory) {
+            // A pipeline in, a pipeline out: the other components linked, the pruned denoiser in place.
+            let pipeline = try PipelineFolder(path: modelDirectory)
+            let provenance = PruningProvenance(criterion: name, target: target, seed: seed, sourceDirectory: pipeline.denoiserDirectory)
+            manifest = try PrunedPipelineExport.write(source: pipeline, to: outputDirectory, replacing: replacesOutputs) { denoiser in
+                try loaded.exportPruned(selection: result.selection, to: denoiser, provenance: provenance, replacing: false, dtype: exportType)
+            }
+        } else {
+            let provenance = PruningProvenance(criterion: name, target: target, seed: seed, sourceDirectory: modelDirectory)
+            manifest = try loaded.exportPruned(
+                selection: result.selection, to: outputDirectory, provenance: provenance, replacing: replacesOutputs, dtype: exportType)
+        }
         print("wrote \(outputDirectory): \(manifest.parameterCount) parameters (from \(manifest.source.parameterCount))")
 
         if let reportDirectory, let demo = loaded as? DemoPrunableModel {
@@ -352,6 +365,24 @@ struct PruneCommand: ParsableCommand {
         }
         return try model.calibrationSamples(prompts: conditionings, settings: try trajectorySettings(), seed: seed) { index in
             printProgress("calibration prompt \(index + 1)/\(conditionings.count)")
+        }
+    }
+}
+
+/// The weight type of an export.
+enum ExportDType: String, CaseIterable, ExpressibleByArgument {
+    case auto, float32, float16, bfloat16
+
+    /// `auto` is the dominant stored type of the source's weights (float32 when unknown, e.g. a preset).
+    func resolved(source: String?) -> DType {
+        switch self {
+        case .float32: return .float32
+        case .float16: return .float16
+        case .bfloat16: return .bfloat16
+        case .auto:
+            guard let source else { return .float32 }
+            let prefix = SDXLSingleFile.isSingleFile(source) ? SDXLSingleFile.unetKeyPrefix : ""
+            return SourceDType.of(source, keyPrefix: prefix) ?? .float32
         }
     }
 }

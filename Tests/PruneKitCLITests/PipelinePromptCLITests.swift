@@ -123,6 +123,57 @@ import Testing
         }
     }
 
+    @Test("Pruning a pipeline folder writes a pipeline folder: other components linked, the pruned U-Net in place, usable by every command")
+    func pipelineInPipelineOut() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let out = root + "/pruned"
+        try CLITests.run(["prune", "--model", Self.sdxl, "--criterion", "magnitude", "--target", "0.3", "--out", out])
+        let entries = Set(try FileManager.default.contentsOfDirectory(atPath: out))
+        #expect(entries.isSuperset(of: ["model_index.json", "prunekit.json", "unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler"]))
+        // Unchanged components are hard links of the source's files (same inode), not copies.
+        var source = stat()
+        var linked = stat()
+        #expect(stat(Self.sdxl + "/text_encoder/model.safetensors", &source) == 0 && stat(out + "/text_encoder/model.safetensors", &linked) == 0)
+        #expect(source.st_ino == linked.st_ino)
+        let manifest = try ExportManifest.load(directory: out)
+        #expect(manifest.parameterCount < manifest.source.parameterCount)
+        #expect(try ExportManifest.load(directory: out + "/unet") == manifest)
+        #expect(try ParamsCommand.parse(["--model", out]).accounting().parameters == manifest.parameterCount)
+        // The pruned pipeline encodes prompts and samples like the original.
+        try CLITests.run(["encode-prompt", "--model", out, "--prompt", "a fox", "--output", root + "/e.safetensors"])
+        try CLITests.run([
+            "sample", "--model", out, "--prompt", "a fox", "--preset", "sdxl-base", "--steps", "1", "--height", "64", "--width", "64",
+            "--output", root + "/l.safetensors",
+        ])
+        #expect(try SafetensorsFile.open(root + "/l.safetensors").tensor("latents").shape == [1, 4, 8, 8])
+    }
+
+    @Test("An fp16 model exports as fp16 by default, smaller on disk than its source by the removed share")
+    func exportKeepsTheSourceType() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let model = root + "/unet-fp16"
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.sdxl + "/unet/config.json", toPath: model + "/config.json")
+        let sourceFile = model + "/diffusion_pytorch_model.fp16.safetensors"
+        try FileManager.default.copyItem(atPath: Self.sdxl + "/unet/diffusion_pytorch_model.fp16.safetensors", toPath: sourceFile)
+        let out = root + "/pruned"
+        try CLITests.run(["prune", "--model", model, "--criterion", "magnitude", "--target", "0.5", "--out", out])
+        let exported = try SafetensorsFile.open(out + "/diffusion_pytorch_model.safetensors")
+        #expect(exported.keys.allSatisfy { exported.info($0)?.dtype.computeDType == .float16 })
+        let manifest = try ExportManifest.load(directory: out)
+        let sourceBytes = try FileManager.default.attributesOfItem(atPath: sourceFile)[.size] as! Int
+        let exportedBytes = try FileManager.default.attributesOfItem(atPath: out + "/diffusion_pytorch_model.safetensors")[.size] as! Int
+        let keptShare = Double(manifest.parameterCount) / Double(manifest.source.parameterCount)
+        #expect(exportedBytes < sourceBytes)
+        // Data bytes scale with the kept parameters; headers differ by a few kilobytes.
+        #expect(abs(Double(exportedBytes) / Double(sourceBytes) - keptShare) < 0.05, "\(exportedBytes) / \(sourceBytes) vs \(keptShare)")
+        try CLITests.run(["prune", "--model", model, "--criterion", "magnitude", "--target", "0.5", "--dtype", "float32", "--out", root + "/f32"])
+        let wide = try SafetensorsFile.open(root + "/f32/diffusion_pytorch_model.safetensors")
+        #expect(wide.keys.allSatisfy { wide.info($0)?.dtype.computeDType == .float32 })
+    }
+
     @Test("sample --prompt equals sample --embeddings of encode-prompt's file, bit for bit")
     func sampleWithPrompt() throws {
         let root = try Self.scratch()

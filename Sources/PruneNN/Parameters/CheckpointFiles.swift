@@ -84,6 +84,9 @@ public struct SafetensorsTensorSource: TensorSource {
 
     public func shape(of key: String) -> [Int]? { fileForKey[key]?.info(key)?.shape }
 
+    /// The floating type `key` is stored in (nil for an absent key or a non-float tensor).
+    public func storedDType(of key: String) -> DType? { fileForKey[key]?.info(key)?.dtype.computeDType }
+
     public func tensor(_ key: String) throws -> Tensor {
         guard let file = fileForKey[key] else { throw CheckpointError.missingKeys([key], source: name) }
         return try file.tensor(key)
