@@ -46,11 +46,28 @@ def overwrite_weights(model, seed):
             p.copy_(v.to(p.dtype))
 
 
+def sort_metadata(path):
+    """safetensors writes __metadata__ in hash-map order; rewrite the header with its keys sorted (same length,
+    padded with spaces) so that re-running writes byte-identical files."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + length])
+    if "__metadata__" not in header:
+        return
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":")).encode()
+    assert len(text) <= length
+    with open(path, "wb") as fh:
+        fh.write(raw[:8] + text.ljust(length, b" ") + raw[8 + length :])
+
+
 def save_st(path, tensors, metadata=None):
     tensors = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in tensors.items()}
     for k, v in tensors.items():
         assert torch.isfinite(v).all(), k
     save_file(tensors, path, metadata=metadata)
+    sort_metadata(path)
     back = load_file(path)
     for k, v in tensors.items():
         assert torch.equal(back[k], v), (path, k)
