@@ -48,6 +48,30 @@ struct AutoencoderKLFixtureTests {
         #expect(maximumRelativeError(tiled, try fixture.reference("decoded")) > 0.01)
     }
 
+    @Test("a pixel budget decodes untiled at or below it and tiled above it")
+    func pixelBudget() throws {
+        let fixture = try VAEFixture("tiled")
+        let vae = try fixture.model()
+        let latents = try fixture.input("latents")  // 28×40 = 1,120 output pixels
+        let tiling = VAETiling(sampleTileSize: 16, configuration: vae.configuration)
+        let under = try vae.decode(latents, mode: .budget(pixelBudget: 1_120, tiling: tiling))
+        #expect(maximumRelativeError(under, try fixture.reference("decoded")) < fixtureTolerance)
+        let over = try vae.decode(latents, mode: .budget(pixelBudget: 1_119, tiling: tiling))
+        #expect(maximumRelativeError(over, try fixture.reference("tiled_decoded")) < fixtureTolerance)
+    }
+
+    @Test("a tile too small to make progress is a typed error, not a hang")
+    func degenerateTile() throws {
+        let vae = try VAEFixture("tiled").model()
+        let latents = Tensor.zeros([1, 4, 6, 6])
+        #expect(throws: VAEError.self) {
+            _ = try vae.decode(latents, mode: .tiled(VAETiling(sampleTileSize: 2, configuration: vae.configuration)))
+        }
+        #expect(throws: VAEError.self) {
+            _ = try vae.decode(latents, mode: .tiled(VAETiling(sampleTileSize: 8, configuration: vae.configuration, overlapFactor: 1)))
+        }
+    }
+
     @Test("a tiled mode on a latent no larger than one tile decodes untiled, as diffusers' _decode")
     func tiledSmallLatent() throws {
         let fixture = try VAEFixture("tiled")
