@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PruneDemo", targets: ["PruneDemo"]),
         .library(name: "PruneTextEncoders", targets: ["PruneTextEncoders"]),
         .library(name: "PruneTokenizers", targets: ["PruneTokenizers"]),
+        .library(name: "PruneVAE", targets: ["PruneVAE"]),
 
         .library(name: "PrunePipelines", targets: ["PrunePipelines"]),
         .executable(name: "prunekit", targets: ["prunekit"]),
@@ -70,6 +71,10 @@ let package = Package(
         // Text encoders of the SDXL and FLUX pipelines (CLIP text, OpenCLIP bigG, T5 v1.1), forward only, weights kept
         // in their stored 16-bit form and widened per layer.
         .target(name: "PruneTextEncoders", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+
+        // The SDXL/FLUX VAE (diffusers' AutoencoderKL): encoder, decoder, tiled decoding, the pipelines' latent
+        // scaling and 8-bit image postprocessing; forward only, always float32.
+        .target(name: "PruneVAE", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
 
         // Whole pipelines as users hold them: diffusers pipeline folders (model_index.json, components, weight
         // variants), SDXL single-file checkpoints (key rules as data, configurations derived from shapes), and
@@ -156,6 +161,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PrunePipelinesTests", dependencies: ["PrunePipelines", "PruneTokenizers", "PruneTestSupport", "PruneSDXL", "PruneNN", "PruneTensor"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PruneVAETests", dependencies: ["PruneVAE", "PruneTestSupport", "PruneNN", "PruneTensor"],
+            swiftSettings: swiftSettings),
+        // The VAE loaded through PrunePipelines (pipeline folders, SDXL single files).
+        .testTarget(
+            name: "PruneVAEPipelineTests", dependencies: ["PruneVAE", "PrunePipelines", "PruneTestSupport", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneDemoTests", dependencies: ["PruneDemo", "PruneDemoTestSupport", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "CPNG"],
