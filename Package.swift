@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "prunekit", targets: ["prunekit"]),
         .executable(name: "prunekit-bench", targets: ["PruneBenchmarks"]),
         .executable(name: "text-encoder-memory", targets: ["TextEncoderMemory"]),
+        .executable(name: "denoiser-memory", targets: ["DenoiserMemory"]),
         // dlopen plugins (C ABI only; see Plugins/README.md): libGradientFlow.so, libFPGM.so, libDiT.so.
         .library(name: "GradientFlow", type: .dynamic, targets: ["GradientFlow"]),
         .library(name: "FPGM", type: .dynamic, targets: ["FPGM"]),
@@ -107,6 +108,8 @@ let package = Package(
         // Writes a real-size text encoder with seeded random 16-bit weights and runs one forward, for peak-RSS
         // measurements (`/usr/bin/time -v`; see docs/decisions.md).
         .executableTarget(name: "TextEncoderMemory", dependencies: ["PruneTextEncoders", "PruneTensor"], swiftSettings: swiftSettings),
+        // The same for the denoisers (SDXL base U-Net, FLUX transformer): 16-bit weights resident against float32 widening.
+        .executableTarget(name: "DenoiserMemory", dependencies: ["PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
 
         // Examples (each folder has a README): `swift run prune-from-code`, `swap-criteria`, `prune-real-checkpoint`.
         .executableTarget(

@@ -110,4 +110,14 @@ public struct RemappedTensorSource: TensorSource {
         }
         return tensor
     }
+
+    /// ``tensor(_:)`` in the base's stored element type: renames and row splits are zero-copy views of the base's
+    /// (16-bit) tensor; a half swap is the `float32` copy ``tensor(_:)`` makes.
+    public func storedTensor(_ key: String) throws -> Tensor {
+        guard let recipe = recipes[key] else { throw CheckpointError.missingKeys([key], source: "renamed checkpoint") }
+        if recipe.swapHalves { return try tensor(key) }
+        let stored = try base.storedTensor(recipe.baseKey)
+        if let rows = recipe.rows { return stored.sliced(axis: 0, rows) }
+        return stored
+    }
 }

@@ -119,4 +119,18 @@ public struct RuleMappedTensorSource: TensorSource {
         case .splitRows: return tensor.sliced(axis: 0, recipe.rows!).contiguous()
         }
     }
+
+    /// ``tensor(_:)`` in the base's stored element type: renames, squeezes and row splits are views of the base's
+    /// tensor where it is contiguous; a transpose is a contiguous copy in that type.
+    public func storedTensor(_ key: String) throws -> Tensor {
+        guard let recipe = recipes[key] else { throw CheckpointError.missingKeys([key], source: name) }
+        let stored = try base.storedTensor(recipe.baseKey)
+        let contiguous = stored.isContiguous ? stored : stored.converted(to: stored.dtype)
+        switch recipe.transform {
+        case .rename, .drop: return stored
+        case .transpose: return stored.transposed(0, 1).converted(to: stored.dtype)
+        case .squeezeToMatrix: return contiguous.reshaped(recipe.shape)
+        case .splitRows: return contiguous.sliced(axis: 0, recipe.rows!)
+        }
+    }
 }

@@ -266,7 +266,8 @@ public enum HostServices {
                 let bridge = try ScoringBridge.table.object(context)
                 let key = try Service.string(key, "key")
                 guard let tensor = bridge.context.parameters[key] else { throw ServiceFailure.notFound("the model has no parameter \(key)") }
-                return tensor
+                // Plugins get float32: a 16-bit weight is widened into a copy the handle owns.
+                return tensor.widenedToFloat32()
             }
         }
         t.pointee.scoring_sample = { context, index, steps, initialLatents, target in

@@ -161,9 +161,11 @@ public final class DistillationRecovery {
             adapters = try makeAdapters(rank: rank, alpha: alpha, targets: targets, seed: settings.seed)
             trainable = adapters.trainableParameters
         case .fullFineTune:
+            // Every weight trains, so 16-bit ones are widened to float32 first (in place: the layers keep them).
             let parameters = student.parameters.parameters
             trainable = parameters.keys.sorted().compactMap { key in
                 guard let tensor = parameters[key], tensor.count > 0 else { return nil }
+                tensor.widenInPlace()
                 return (key, tensor)
             }
         }
@@ -194,11 +196,13 @@ public final class DistillationRecovery {
             stepLossAfter: after.stepLoss, finalLatentMSEBefore: before.finalLatentMSE, finalLatentMSEAfter: after.finalLatentMSE)
     }
 
-    /// Adds every adapter's `scale · B·A` to its weight, in place.
+    /// Adds every adapter's `scale · B·A` to its weight, in place; a 16-bit weight is widened to `float32` first
+    /// (``Tensor/widenInPlace()``), so a merged model is a `float32` model where it was adapted.
     public static func merge(_ adapters: LowRankAdapters, into parameters: [String: Tensor]) {
         withoutGradients {
             for (key, adapter) in adapters.byKey {
                 guard let weight = parameters[key] else { continue }
+                weight.widenInPlace()
                 let delta = adapter.delta.contiguous()
                 withExtendedLifetime(delta) {
                     let (target, source) = (weight.basePointer, delta.basePointer)

@@ -1,12 +1,16 @@
 import PruneTensor
 
 /// `y = x · weightᵀ + bias` (`torch.nn.Linear`); keys `weight` `[out, in]` and `bias` `[out]`.
+///
+/// ``weight`` keeps a checkpoint's `float16`/`bfloat16` type (``linear(_:weight:bias:)`` widens it panel by panel);
+/// ``bias`` is `float32`.
 public struct Linear {
     public let weight: Tensor
     public let bias: Tensor?
 
     public init(_ scope: WeightScope, inFeatures: Int, outFeatures: Int, bias hasBias: Bool = true) {
-        weight = scope.parameter("weight", shape: [outFeatures, inFeatures], initialization: .fanInUniform(fanIn: inFeatures))
+        weight = scope.parameter(
+            "weight", shape: [outFeatures, inFeatures], initialization: .fanInUniform(fanIn: inFeatures), keepsStoredType: true)
         bias = hasBias ? scope.parameter("bias", shape: [outFeatures], initialization: .fanInUniform(fanIn: inFeatures)) : nil
     }
 
@@ -22,6 +26,9 @@ public struct Linear {
 }
 
 /// `torch.nn.Conv2d` with groups 1; keys `weight` `[out, in, k, k]` and `bias` `[out]`.
+///
+/// ``weight`` keeps a checkpoint's `float16`/`bfloat16` type (``conv2d(_:weight:bias:stride:padding:)`` widens it
+/// for the call); ``bias`` is `float32`.
 public struct Conv2d {
     public let weight: Tensor
     public let bias: Tensor?
@@ -34,7 +41,8 @@ public struct Conv2d {
     ) {
         let fanIn = inChannels * kernelSize * kernelSize
         weight = scope.parameter(
-            "weight", shape: [outChannels, inChannels, kernelSize, kernelSize], initialization: .fanInUniform(fanIn: fanIn))
+            "weight", shape: [outChannels, inChannels, kernelSize, kernelSize], initialization: .fanInUniform(fanIn: fanIn),
+            keepsStoredType: true)
         bias = hasBias ? scope.parameter("bias", shape: [outChannels], initialization: .fanInUniform(fanIn: fanIn)) : nil
         self.stride = stride
         self.padding = padding

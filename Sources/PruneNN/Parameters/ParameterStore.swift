@@ -56,6 +56,9 @@ public final class ParameterStore: @unchecked Sendable {
     /// Total number of parameter elements.
     public var parameterCount: Int { parameters.values.reduce(0) { $0 + $1.count } }
 
+    /// Bytes the parameters take in their element types (16-bit weights count 2 bytes per element).
+    public var storedByteCount: Int { parameters.values.reduce(0) { $0 + $1.count * $1.dtype.byteSize } }
+
     /// Throws every problem found while building, plus checkpoint keys no layer asked for.
     /// - Throws: ``CheckpointError/mismatched(source:problems:)``.
     public func finish() throws(CheckpointError) {
@@ -72,12 +75,14 @@ public final class ParameterStore: @unchecked Sendable {
         for tensor in parameters.values { tensor.requiresGradient = value }
     }
 
-    fileprivate func parameter(_ key: String, shape: [Int], initialization: Initialization) -> Tensor {
+    fileprivate func parameter(
+        _ key: String, shape: [Int], initialization: Initialization, keepsStoredType: Bool
+    ) -> Tensor {
         precondition(parameters[key] == nil, "parameter \(key) built twice")
         let tensor: Tensor
         switch origin {
         case .checkpoint(let source, _):
-            tensor = loaded(key, shape: shape, from: source)
+            tensor = loaded(key, shape: shape, from: source, keepsStoredType: keepsStoredType)
         case .random(let seed):
             tensor = Self.initialized(shape, initialization, seed: seed ^ Self.stableHash(key))
         case .shapesOnly:
@@ -89,7 +94,7 @@ public final class ParameterStore: @unchecked Sendable {
         return tensor
     }
 
-    private func loaded(_ key: String, shape: [Int], from source: any TensorSource) -> Tensor {
+    private func loaded(_ key: String, shape: [Int], from source: any TensorSource, keepsStoredType: Bool) -> Tensor {
         guard let stored = source.shape(of: key) else {
             problems.append(.missing(key: key, expected: shape))
             return Tensor.zeros(shape)
@@ -99,7 +104,15 @@ public final class ParameterStore: @unchecked Sendable {
             return Tensor.zeros(shape)
         }
         do {
-            return try source.tensor(key)
+            guard keepsStoredType else { return try source.tensor(key) }
+            let tensor = try source.storedTensor(key)
+            guard tensor.shape == shape else {
+                problems.append(.unreadable(key: key, reason: "the source returned shape \(tensor.shape), not \(shape)"))
+                return Tensor.zeros(shape)
+            }
+            // A strided 16-bit view (a transposed or split tensor) is made contiguous once, in its own type, so the
+            // ops widen it panel by panel; float32 views stay views.
+            return tensor.dtype == .float32 || tensor.isContiguous ? tensor : tensor.converted(to: tensor.dtype)
         } catch {
             problems.append(.unreadable(key: key, reason: "\(error)"))
             return Tensor.zeros(shape)
@@ -156,8 +169,15 @@ public struct WeightScope {
     /// The full checkpoint key of `name` in this scope.
     public func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
 
-    /// The parameter `prefix.name` of `shape`.
-    public func parameter(_ name: String, shape: [Int], initialization: Initialization) -> Tensor {
-        store.parameter(key(name), shape: shape, initialization: initialization)
+    /// The parameter `prefix.name` of `shape`, in `float32`.
+    ///
+    /// With `keepsStoredType`, a checkpoint's `float16`/`bfloat16` tensor stays in that type (a zero-copy view of
+    /// the mapped file, see ``TensorSource/storedTensor(_:)``) and the ops that read it widen it per call: only
+    /// for weights consumed by `linear`/`conv2d` (``Linear``, ``Conv2d``), which never need their own gradient
+    /// unless ``Tensor/widenInPlace()`` made them `float32` first.
+    public func parameter(
+        _ name: String, shape: [Int], initialization: Initialization, keepsStoredType: Bool = false
+    ) -> Tensor {
+        store.parameter(key(name), shape: shape, initialization: initialization, keepsStoredType: keepsStoredType)
     }
 }

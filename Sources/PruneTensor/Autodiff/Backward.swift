@@ -91,7 +91,9 @@ enum Backward {
         case .linear(let x, let weight, let bias):
             let outFeatures = weight.shape[0]
             let g2 = g.reshapedWithoutRecording([x.shape.dropLast().reduce(1, *), outFeatures])
-            let gX = x.requiresGradient ? Kernels.matmul(g2, weight).reshapedWithoutRecording(x.shape) : nil
+            let gX = !x.requiresGradient ? nil
+                : Kernels.widensInPanels(weight) ? Kernels.linearInputGradient(g2, weight: weight).reshapedWithoutRecording(x.shape)
+                : Kernels.matmul(g2, weight).reshapedWithoutRecording(x.shape)
             let gW = weight.requiresGradient
                 ? Kernels.matmul(g2.transposedWithoutRecording(), x.reshapedWithoutRecording([g2.shape[0], weight.shape[1]]))
                 : nil

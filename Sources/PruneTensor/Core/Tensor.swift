@@ -1,4 +1,4 @@
-/// An n-dimensional `float32` array: a ``Layout`` over a shared ``Storage``, plus what reverse-mode
+/// An n-dimensional array computed in `float32`: a ``Layout`` over a shared ``Storage``, plus what reverse-mode
 /// autodiff needs — whether it requires a gradient, the ``Op`` that produced it, and its accumulated
 /// ``gradient`` when it is a leaf.
 ///
@@ -13,10 +13,10 @@
 /// print(w.gradient!.shape)   // [4, 3]
 /// ```
 public final class Tensor: @unchecked Sendable, CustomStringConvertible {
-    /// The elements.
-    public let storage: Storage
-    /// How the elements of ``storage`` map onto this view.
-    public let layout: Layout
+    /// The elements. Replaced only by ``widenInPlace()``.
+    public internal(set) var storage: Storage
+    /// How the elements of ``storage`` map onto this view. Replaced only by ``widenInPlace()``.
+    public internal(set) var layout: Layout
     /// Whether gradients flow to (leaf) or through (recorded result) this tensor.
     public var requiresGradient: Bool
     /// The operation that produced this tensor, when it was recorded; cleared by ``backward(seed:retainGraph:)``.
@@ -100,8 +100,8 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
             return Tensor(
                 storage: storage.converted(to: target, offset: layout.offset, count: count), shape: shape)
         }
-        precondition(dtype == .float32, "only float32 tensors can be strided views")
-        return contiguousWithoutRecording().converted(to: target)
+        // A strided view (of any dtype) is gathered into float32 first; widening is exact.
+        return Kernels.widened(self).converted(to: target)
     }
 
     /// Clears the accumulated gradient.

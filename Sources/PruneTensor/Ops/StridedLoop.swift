@@ -66,8 +66,11 @@ extension Tensor {
         return result
     }
 
-    /// A contiguous copy (or `self` when already contiguous), never recorded.
+    /// A contiguous `float32` tensor with these elements (`self` when already contiguous `float32`), never
+    /// recorded. Kernels read their operands through it, so 16-bit (and `float64`) operands — weights kept in
+    /// their checkpoint's type — are widened for the one call and released when it returns.
     func contiguousWithoutRecording() -> Tensor {
+        if dtype != .float32 { return Kernels.widened(self) }
         if isContiguous { return self }
         let result = Kernels.uninitializedOutput(shape)
         Kernels.copy(from: self, into: result.basePointer)

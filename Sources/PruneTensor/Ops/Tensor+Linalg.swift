@@ -16,8 +16,10 @@ struct MatrixOperand {
     }
 
     /// Describes the last two axes of `tensor` (rows × columns) at element `offset` as a BLAS operand,
-    /// or `nil` when neither they nor their transpose are unit-stride.
+    /// or `nil` when neither they nor their transpose are unit-stride, or when `tensor` is not `float32` (callers
+    /// then pass `contiguousWithoutRecording()`, which widens it).
     init?(_ tensor: Tensor, batchOffset: Int = 0) {
+        guard tensor.dtype == .float32 else { return nil }
         let rows = tensor.shape[tensor.rank - 2]
         let columns = tensor.shape[tensor.rank - 1]
         let rowStride = tensor.layout.strides[tensor.rank - 2]
@@ -122,6 +124,9 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
 ///   - weight: `[outFeatures, inFeatures]`.
 ///   - bias: `[outFeatures]` or `nil`.
 /// - Returns: `[..., outFeatures]`.
+///
+/// A `float16`/`bfloat16` weight (frozen, as loaded) is widened one panel of rows at a time inside the product,
+/// here and in the backward pass for `input`; it cannot itself receive a gradient.
 public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     precondition(weight.rank == 2, "linear weight must be [out, in], got \(weight.shape)")
     let inFeatures = weight.shape[1]
@@ -142,6 +147,16 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tens
     if inFeatures == 0 {
         // An empty reduction (every input unit pruned): the output is the bias alone.
         if bias == nil { y.update(repeating: 0, count: rows * outFeatures) }
+    } else if rows > 0 && outFeatures > 0 && Kernels.widensInPanels(weight) {
+        // A 16-bit weight: y[:, panel] = x · W[panel]ᵀ, each panel of rows widened just before its product.
+        let x = input.contiguousWithoutRecording()
+        defer { withExtendedLifetime(x) {} }  // the gemm operand points into it
+        Kernels.forEachWidenedPanel(of: weight) { panel, panelRows in
+            Kernels.gemm(
+                Kernels.operand(x.basePointer, leadingDimension: inFeatures),
+                Kernels.operand(panel, leadingDimension: inFeatures, transpose: true), y + panelRows.lowerBound,
+                m: rows, n: panelRows.count, k: inFeatures, beta: beta, ldc: outFeatures)
+        }
     } else if rows > 0 && outFeatures > 0 {
         let x = input.contiguousWithoutRecording()
         let weightSource = MatrixOperand(weight) == nil ? weight.contiguousWithoutRecording() : weight
@@ -153,4 +168,28 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tens
             m: rows, n: outFeatures, k: inFeatures, beta: beta)
     }
     return Tensor.recorded(result, from: [input, weight, bias], .linear(input, weight: weight, bias: bias))
+}
+
+extension Kernels {
+    /// Whether `linear` multiplies by `weight` panel by panel: a contiguous 16-bit `[out, in]` matrix.
+    static func widensInPanels(_ weight: Tensor) -> Bool {
+        (weight.dtype == .float16 || weight.dtype == .bfloat16) && weight.isContiguous && weight.rank == 2
+    }
+
+    /// `g · W` `[rows, in]` for `g` `[rows, out]` and a 16-bit `W` `[out, in]`: the gradient of `linear` with
+    /// respect to its input, summed over panels of `W`'s rows widened one at a time.
+    static func linearInputGradient(_ g: Tensor, weight: Tensor) -> Tensor {
+        let (rows, outFeatures, inFeatures) = (g.shape[0], weight.shape[0], weight.shape[1])
+        let result = Tensor(storage: Storage(zeroedCount: rows * inFeatures), shape: [rows, inFeatures])
+        let gContiguous = g.contiguousWithoutRecording()
+        defer { withExtendedLifetime(gContiguous) {} }  // the gemm operand points into it
+        guard rows > 0 && inFeatures > 0 else { return result }
+        forEachWidenedPanel(of: weight) { panel, panelRows in
+            gemm(
+                operand(gContiguous.basePointer + panelRows.lowerBound, leadingDimension: outFeatures),
+                operand(panel, leadingDimension: inFeatures), result.basePointer,
+                m: rows, n: inFeatures, k: panelRows.count, beta: 1)
+        }
+        return result
+    }
 }

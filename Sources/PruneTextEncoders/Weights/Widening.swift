@@ -13,29 +13,8 @@ public enum Widening {
     ///
     /// `tensor` must be contiguous unless it is `float32` (16-bit tensors come straight from files).
     public static func float32(_ tensor: Tensor) -> Tensor {
-        if tensor.dtype == .float32 { return tensor }
-        precondition(tensor.isContiguous, "16-bit weights are widened from contiguous storage")
-        let count = tensor.count
-        let result = Storage(uninitializedCount: count)
-        let target = result.floats
-        switch tensor.dtype {
-        case .float16:
-            let source = tensor.storage.bytes.assumingMemoryBound(to: UInt16.self) + tensor.layout.offset
-            ComputeThreads.parallelFor(count, grain: 1 << 16) { range in
-                for i in range { target[i] = HalfPrecision.float(fromFloat16: source[i]) }
-            }
-        case .bfloat16:
-            let source = tensor.storage.bytes.assumingMemoryBound(to: UInt16.self) + tensor.layout.offset
-            ComputeThreads.parallelFor(count, grain: 1 << 16) { range in
-                for i in range { target[i] = HalfPrecision.float(fromBFloat16: source[i]) }
-            }
-        case .float64:
-            let source = tensor.storage.bytes.assumingMemoryBound(to: Double.self) + tensor.layout.offset
-            for i in 0..<count { target[i] = Float(source[i]) }
-        case .float32:
-            preconditionFailure("unreachable")
-        }
-        return Tensor(storage: result, shape: tensor.shape)
+        precondition(tensor.dtype == .float32 || tensor.isContiguous, "16-bit weights are widened from contiguous storage")
+        return tensor.widenedToFloat32()
     }
 
     /// Rows `indices` of a `[rows, width]` table in any stored type, widened into a `float32` `[indices.count, width]`
