@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "prunekit",
             dependencies: [
-                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost", "PruneDemo", "PrunePipelines",
+                "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost", "PruneDemo", "PrunePipelines", "PruneVAE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

@@ -549,7 +549,8 @@ def make_flux():
         vocab_size=1000, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4, relative_attention_num_buckets=8,
         feed_forward_proj="gated-gelu", is_encoder_decoder=False, use_cache=False))
     vae = AutoencoderKL(
-        sample_size=32, in_channels=3, out_channels=3, block_out_channels=(4, 8), layers_per_block=1, latent_channels=16,
+        sample_size=32, in_channels=3, out_channels=3, block_out_channels=(4, 8), layers_per_block=1, latent_channels=1,
+        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
         norm_num_groups=2, use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.1159, scaling_factor=0.3611)
     pipe = FluxPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(), text_encoder=seeded(text_encoder, 12), text_encoder_2=seeded(text_encoder_2, 13),
