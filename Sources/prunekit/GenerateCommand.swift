@@ -39,7 +39,6 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError(
                 "--model \(sampling.model) is not a diffusers pipeline folder or an SDXL single file: generate needs the pipeline's VAE")
         }
-        guard sampling.steps.map({ $0 > 0 }) ?? true else { throw ValidationError("--steps must be at least 1, got \(sampling.steps!)") }
         for (flag, value) in [("--height", sampling.height), ("--width", sampling.width)] {
             if let value, value < 16 || value % 16 != 0 {
                 throw ValidationError("\(flag) must be a positive multiple of 16 (the VAE's factor × the latent packing), got \(value)")

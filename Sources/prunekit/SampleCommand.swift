@@ -27,7 +27,6 @@ struct SampleCommand: ParsableCommand {
     var outputRequests: [OutputRequest] { [OutputRequest(flag: "--output", path: output, kind: .file(.safetensors))] }
 
     func validate() throws {
-        guard sampling.steps.map({ $0 > 0 }) ?? true else { throw ValidationError("--steps must be at least 1, got \(sampling.steps!)") }
         try CommandOutputs.validate(outputRequests, inputs: sampling.inputPaths)
     }
 

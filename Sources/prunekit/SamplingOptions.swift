@@ -52,6 +52,7 @@ struct SamplingOptions: ParsableArguments {
     }
 
     func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard (embeddings == nil) != (prompt == nil) else { throw ValidationError("give exactly one of --embeddings FILE and --prompt TEXT") }
         if prompt == nil, negativePrompt != nil || maxSequenceLength != nil || tokenizer != nil {
             throw ValidationError("--negative-prompt, --max-sequence-length and --tokenizer apply to --prompt")

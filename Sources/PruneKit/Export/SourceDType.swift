@@ -10,23 +10,13 @@ public enum SourceDType {
     /// starts with `keyPrefix`, e.g. `model.diffusion_model.` for an SDXL single file's U-Net) — or nil when it
     /// holds no floating tensors or cannot be read.
     public static func of(_ path: String, keyPrefix: String = "") -> DType? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
-        let source: SafetensorsTensorSource
-        if isDirectory.boolValue {
-            var directory = URL(fileURLWithPath: path)
-            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("model_index.json").path) {
-                for denoiser in ["unet", "transformer"] where FileManager.default.fileExists(atPath: directory.appendingPathComponent(denoiser).path) {
-                    directory = directory.appendingPathComponent(denoiser)
-                    break
-                }
-            }
-            guard let weights = WeightFiles.find(in: directory.path), let opened = try? SafetensorsTensorSource(weights) else { return nil }
-            source = opened
-        } else {
-            guard let opened = try? SafetensorsTensorSource(file: path) else { return nil }
-            source = opened
+        let source: SafetensorsTensorSource?
+        switch try? SourceWeights.locate(path) {
+        case .file(let url): source = try? SafetensorsTensorSource(file: url.path)
+        case .directory(_, let files): source = try? SafetensorsTensorSource(files)
+        case nil: source = nil
         }
+        guard let source else { return nil }
         var elements: [DType: Int] = [:]
         for key in source.keys where key.hasPrefix(keyPrefix) {
             guard let dtype = source.storedDType(of: key), let shape = source.shape(of: key) else { continue }

@@ -13,33 +13,18 @@ public enum SourceFingerprint {
     /// - Throws: ``ExportError/unreadableSource(path:reason:)`` when there are no weights, the index does
     ///   not parse, or a file cannot be read.
     public static func weightFiles(inModelDirectory path: String) throws(ExportError) -> [ExportManifest.FileDigest] {
-        let manager = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .unreadableSource(path: path, reason: "not found")
-        }
-        if !isDirectory.boolValue {
-            let url = URL(fileURLWithPath: path)
-            return [try digest(url.path, name: url.lastPathComponent)]
-        }
-        var directory = URL(fileURLWithPath: path)
-        if manager.fileExists(atPath: directory.appendingPathComponent("model_index.json").path) {
-            for denoiser in ["unet", "transformer"] where manager.fileExists(atPath: directory.appendingPathComponent(denoiser).path) {
-                directory = directory.appendingPathComponent(denoiser)
-                break
-            }
-        }
-        guard let files = WeightFiles.find(in: directory.path) else {
-            throw .unreadableSource(
-                path: directory.path,
-                reason: "no \(WeightFiles.candidateNames(stem: WeightFiles.diffusersStem, variant: nil).joined(separator: " or ")) (nor an fp16 variant)")
+        let directory: URL
+        let files: WeightFiles
+        switch try SourceWeights.locate(path) {
+        case .file(let url): return [try digest(url.path, name: url.lastPathComponent)]
+        case .directory(let folder, let found): (directory, files) = (folder, found)
         }
         var names: [String]
         switch files.layout {
         case .single(let file):
             names = [URL(fileURLWithPath: file).lastPathComponent]
         case .sharded(let index):
-            guard let data = manager.contents(atPath: index),
+            guard let data = FileManager.default.contents(atPath: index),
                 let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let weightMap = object["weight_map"] as? [String: String]
             else { throw .unreadableSource(path: index, reason: "no weight_map of key → file") }
