@@ -184,22 +184,48 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         }
     }
 
-    /// Reads `directory/prunekit.json`.
-    /// - Throws: ``ExportError/invalidManifest(path:reason:)`` when it is absent or does not decode.
+    /// The two fields every version of the format keeps, read before the rest so that a file of a newer version
+    /// is refused as such even when its other fields changed.
+    private struct Header: Decodable {
+        var format: String
+        var formatVersion: Int
+        enum CodingKeys: String, CodingKey {
+            case format
+            case formatVersion = "format_version"
+        }
+    }
+
+    /// Reads `directory/prunekit.json` (the format is documented in `docs/prunekit-json.md`).
+    ///
+    /// `format` and `format_version` are checked first: a file of a newer version than
+    /// ``currentFormatVersion`` is refused with both versions named, whatever else it holds. Fields this version
+    /// does not know are ignored.
+    /// - Throws: ``ExportError/invalidManifest(path:reason:)`` when it is absent, of another format or a newer
+    ///   version, or does not decode.
     public static func load(directory: String) throws(ExportError) -> ExportManifest {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .invalidManifest(path: path, reason: "the file cannot be read")
         }
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: data) } catch {
+            throw .invalidManifest(path: path, reason: "\(error)")
+        }
+        guard header.format == formatName else {
+            throw .invalidManifest(path: path, reason: "format is \(header.format), expected \(formatName)")
+        }
+        guard header.formatVersion <= currentFormatVersion else {
+            throw .invalidManifest(
+                path: path,
+                reason: "format_version \(header.formatVersion) is newer than \(currentFormatVersion), the newest this PruneKit reads; "
+                    + "upgrade PruneKit")
+        }
+        guard header.formatVersion >= 1 else {
+            throw .invalidManifest(path: path, reason: "format_version must be 1 or more, got \(header.formatVersion)")
+        }
         let manifest: ExportManifest
         do { manifest = try JSONDecoder().decode(ExportManifest.self, from: data) } catch {
             throw .invalidManifest(path: path, reason: "\(error)")
-        }
-        guard manifest.format == formatName else {
-            throw .invalidManifest(path: path, reason: "format is \(manifest.format), expected \(formatName)")
-        }
-        guard manifest.formatVersion <= currentFormatVersion else {
-            throw .invalidManifest(path: path, reason: "format_version \(manifest.formatVersion) is newer than \(currentFormatVersion)")
         }
         for module in manifest.modules {
             guard module.keptUnits == module.kept.count, module.kept == Array(Set(module.kept)).sorted(),

@@ -161,5 +161,6 @@ def load_pruned_pipeline(path, torch_dtype=None):
                                       f"pruned pipeline must be identical")
     from diffusers import DiffusionPipeline
 
-    return DiffusionPipeline.from_pretrained(path, torch_dtype=torch_dtype, **{folder_name: denoiser})
+    # diffusers 0.42 names the dtype argument `dtype` (`torch_dtype` is deprecated there)
+    return DiffusionPipeline.from_pretrained(path, dtype=torch_dtype, **{folder_name: denoiser})
 
