@@ -53,11 +53,14 @@ class PruneKit:
 
     def export(self, name, model, *arguments):
         """``prunekit prune --model MODEL ARGUMENTS --out <root>/NAME``, made once per session."""
+        request = (str(model), tuple(map(str, arguments)))
         if name not in self._exports:
             out = os.path.join(self.root, name)
             self.run("prune", "--model", model, *arguments, "--out", out)
-            self._exports[name] = out
-        return self._exports[name]
+            self._exports[name] = (request, out)
+        made, out = self._exports[name]
+        assert made == request, f"export {name} was made from {made}, now asked for {request}"
+        return out
 
     def forward(self, model, inputs):
         """``prunekit forward``'s ``output`` tensor for ``model`` on the inputs file."""

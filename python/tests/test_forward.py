@@ -2,6 +2,7 @@
 stock diffusers, must give PruneKit's output on the fixture inputs within 1e-4, measured as
 ``max|diffusers − prunekit| / max|prunekit|`` (PruneKit's fixture measure)."""
 
+import json
 import os
 
 import pytest
@@ -10,67 +11,12 @@ from diffusers import FluxTransformer2DModel, UNet2DConditionModel
 from safetensors.torch import load_file, save_file
 
 import prunekit
+from cases import EXPORTS, REPRUNED, make_export, source_of, whole_modules
 from conftest import denoiser_forward, fixture, max_relative_error
 
 TOLERANCE = 1e-4
 
-MAGNITUDE = ("--criterion", "magnitude", "--target", "0.3")
-WHOLE = ("--criterion", "magnitude", "--target", "1.0", "--scope", "per-module")
-
-#: name → (source model, prune arguments, modules that must come out with no unit left)
-CASES = {
-    "sdxl-tiny": ("sdxl-tiny", MAGNITUDE, []),
-    "sdxl-small": ("sdxl-small", MAGNITUDE, []),
-    "flux-tiny": ("flux-tiny", MAGNITUDE, []),
-    "flux-small": ("flux-small", MAGNITUDE, []),
-    # Whole modules removed: attention (self and cross) returns its output bias, a FeedForward its net.2 bias.
-    "sdxl-small-whole-modules": ("sdxl-small", WHOLE + (
-        "--include", "down_blocks.1.attentions.0.transformer_blocks.0.attn1",
-        "--include", "mid_block.attentions.0.transformer_blocks.0.attn2",
-        "--include", "up_blocks.1.attentions.0.transformer_blocks.0.ff"), [
-        "down_blocks.1.attentions.0.transformer_blocks.0.attn1",
-        "mid_block.attentions.0.transformer_blocks.0.attn2",
-        "up_blocks.1.attentions.0.transformer_blocks.0.ff"]),
-    # FLUX: joint attention (both biases), a context FFN, a single block with nothing left (proj_out's bias
-    # only) and a single block whose attention is gone but whose MLP stays.
-    "flux-small-whole-modules": ("flux-small", WHOLE + (
-        "--include", "transformer_blocks.0.attn", "--include", "transformer_blocks.1.ff_context",
-        "--include", "single_transformer_blocks.0.*", "--include", "single_transformer_blocks.1.attn"), [
-        "transformer_blocks.0.attn", "transformer_blocks.1.ff_context", "single_transformer_blocks.0.attn",
-        "single_transformer_blocks.0.mlp", "single_transformer_blocks.1.attn"]),
-    # 16-bit exports, computed in float32 after loading (as PruneKit widens 16-bit weights).
-    "sdxl-small-float16": ("sdxl-small", MAGNITUDE + ("--dtype", "float16"), []),
-    "flux-small-float16": ("flux-small", MAGNITUDE + ("--dtype", "float16"), []),
-    "flux-small-bfloat16": ("flux-small", MAGNITUDE + ("--dtype", "bfloat16"), []),
-}
-
-#: Exports pruned again: the second prune's kept indices refer to the first export's units, and config.json
-#: still holds the original widths, so the loader must size modules from kept_units alone.
-REPRUNED = {
-    "sdxl-small-repruned": ("sdxl-small", ("--include", "down_blocks.2.attentions.0.transformer_blocks.1.attn2"),
-                            ["down_blocks.2.attentions.0.transformer_blocks.1.attn2"]),
-    "flux-small-repruned": ("flux-small", ("--include", "single_transformer_blocks.1.mlp",
-                                           "--include", "transformer_blocks.1.attn"),
-                            ["single_transformer_blocks.1.mlp", "transformer_blocks.1.attn"]),
-}
-
-
-def make_export(cli, name):
-    """The export of case ``name`` (of CASES or REPRUNED), made by the CLI once per session."""
-    if name in CASES:
-        source, arguments, _ = CASES[name]
-        return cli.export(name, fixture(source), *arguments)
-    base, includes, _ = REPRUNED[name]
-    first = make_export(cli, base)
-    return cli.export(name, first, *WHOLE, *includes)
-
-
-def whole_modules(name):
-    return CASES[name][2] if name in CASES else REPRUNED[name][2]
-
-
-def source_of(name):
-    return CASES[name][0] if name in CASES else CASES[REPRUNED[name][0]][0]
+FORWARD_CASES = [name for name in EXPORTS if "pipeline" not in name] + list(REPRUNED)
 
 
 def unit_count(model, key):
@@ -83,7 +29,7 @@ def unit_count(model, key):
     return module.net[2].in_features
 
 
-@pytest.mark.parametrize("name", list(CASES) + list(REPRUNED))
+@pytest.mark.parametrize("name", FORWARD_CASES)
 def test_forward_matches_prunekit(prunekit_cli, name):
     export = make_export(prunekit_cli, name)
     inputs_path = fixture(os.path.join(source_of(name), "inputs.safetensors"))
@@ -155,8 +101,6 @@ def test_sharded_export_loads_like_the_single_file(prunekit_cli, copy_export):
         name = f"diffusion_pytorch_model-0000{number}-of-00002.safetensors"
         save_file({key: tensors[key] for key in part}, os.path.join(sharded, name), metadata={"format": "pt"})
         weight_map.update({key: name for key in part})
-    import json
-
     with open(os.path.join(sharded, "diffusion_pytorch_model.safetensors.index.json"), "w") as handle:
         json.dump({"metadata": {}, "weight_map": weight_map}, handle)
 
