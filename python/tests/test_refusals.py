@@ -67,7 +67,8 @@ def test_pipeline_whose_top_manifest_differs_from_the_denoisers_is_refused(prune
      r"kept must be \d+ ascending, distinct indices in 0..<64"),
     (lambda d: d["modules"].append(dict(d["modules"][0])), "module down_blocks.1.attentions.0.transformer_blocks.0"
                                                            ".attn1: listed twice"),
-])
+], ids=["format", "no-version", "string-version", "no-modules", "kept-units", "descending", "out-of-range",
+        "repeated-key"])
 def test_malformed_manifest_is_refused(sdxl_export, change, message):
     path = edit_manifest(sdxl_export, change)
     with pytest.raises(prunekit.ManifestError, match=message) as raised:
@@ -153,7 +154,7 @@ def test_truncated_weights_are_refused(sdxl_export):
      "attn1 is Attention, whose units are heads, but the kind is 'neuron'"),
     (lambda d: d["modules"][0].update(key="down_blocks.7.attentions.0.transformer_blocks.0.attn1"),
      prunekit.UnsupportedModelError, "has no module down_blocks.7"),
-])
+], ids=["architecture", "modulation", "kind", "unknown-key"])
 def test_what_the_loader_cannot_rebuild_is_refused(sdxl_export, change, error, message):
     edit_manifest(sdxl_export, change)
     with pytest.raises(error, match=message):

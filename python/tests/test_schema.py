@@ -83,7 +83,7 @@ def _count(shape):
     (lambda d: d["modules"][0].update(kept=[1, 1]), "kept"),
     (lambda d: d["source"]["files"][0].update(sha256="AB" * 32), "sha256"),
     (lambda d: d.update(typo_field=1), "typo_field"),
-])
+], ids=["newer-version", "no-modules", "unknown-kind", "repeated-index", "uppercase-sha256", "unknown-field"])
 def test_schema_rejects_what_version_1_does_not_allow(prunekit_cli, change, fragment):
     data = copy.deepcopy(read(os.path.join(make_export(prunekit_cli, "sdxl-small"), "prunekit.json")))
     change(data)
