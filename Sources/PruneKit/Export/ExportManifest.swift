@@ -1,6 +1,7 @@
 import Foundation
 
-/// `prunekit.json`: what a pruned export was cut from and what was removed.
+/// `prunekit.json`: what a pruned export was cut from and what was removed. The format, its versioning rule and
+/// its JSON Schema are in `docs/prunekit-json.md` and `docs/prunekit.schema.json`.
 ///
 /// ```json
 /// {
