@@ -27,6 +27,7 @@ import Testing
             ("unet.down_blocks.1.attentions.0.proj_in.lora_A.weight", "unet.down_blocks.1.attentions.0.proj_in", .down),
             ("transformer.x_embedder.lora_B.weight", "transformer.x_embedder", .up),
             ("transformer.x_embedder.lora_B.bias", "transformer.x_embedder", .upBias),
+            ("base_model.model.x_embedder.lora_A.default.weight", "base_model.model.x_embedder", .down),
             ("lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight", "lora_unet_double_blocks_0_img_attn_qkv", .down),
             ("lora_unet_double_blocks_0_img_attn_qkv.lora_up.weight", "lora_unet_double_blocks_0_img_attn_qkv", .up),
             ("lora_unet_double_blocks_0_img_attn_qkv.alpha", "lora_unet_double_blocks_0_img_attn_qkv", .alpha),

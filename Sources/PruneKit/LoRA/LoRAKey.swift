@@ -43,7 +43,8 @@ public enum LoRARole: Sendable, Hashable, CustomStringConvertible {
 /// `lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q`, `lora_unet_double_blocks_0_img_attn_qkv`, …);
 /// an architecture's resolver maps it to model modules.
 ///
-/// This implementation matches the suffixes read by: PEFT (`lora_A` / `lora_B` / `lora_magnitude_vector`),
+/// This implementation matches the suffixes read by: PEFT (`lora_A` / `lora_B` / `lora_magnitude_vector`, with or
+/// without the adapter name `default` that a raw `state_dict()` keeps),
 /// kohya-ss sd-scripts `networks/lora.py` (`lora_down` / `lora_up` / `alpha`), diffusers' pre-PEFT formats
 /// (`to_q_lora.down`, `.lora.down`, `.lora_linear_layer.down`; `utils/state_dict_utils.py`), and ComfyUI
 /// `comfy/lora.py` (`dora_scale`, `lora_mid`, `diff`, `diff_b`, LoHa `hada_*`, LoKr `lokr_*`, GLoRA, `w_norm`).
@@ -57,6 +58,8 @@ public struct LoRAKey: Sendable, Hashable {
     /// Suffixes after the module name and the role each marks, longest first where one ends another.
     public static let suffixes: [(suffix: String, role: LoRARole)] = [
         (".lora_A.weight", .down), (".lora_B.weight", .up), (".lora_B.bias", .upBias),
+        (".lora_A.default.weight", .down), (".lora_B.default.weight", .up), (".lora_B.default.bias", .upBias),
+        (".lora_magnitude_vector.default.weight", .magnitude),
         (".lora_down.weight", .down), (".lora_up.weight", .up), (".lora_mid.weight", .mid),
         (".lora_linear_layer.down.weight", .down), (".lora_linear_layer.up.weight", .up),
         (".lora.down.weight", .down), (".lora.up.weight", .up),

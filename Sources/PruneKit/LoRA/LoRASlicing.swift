@@ -92,7 +92,7 @@ public enum LoRASlicing {
         }
         for key in file.keys {
             report.elementsBefore += file.info(key)!.count
-            report.elementsAfter += tensors[key]!.count
+            report.elementsAfter += tensors[key]?.count ?? 0
         }
         return Result(tensors: tensors, metadata: file.metadata, report: report)
     }
