@@ -31,6 +31,7 @@ import Testing
         let actual = try LoRAMerge.merged(pruned, file: sliced, resolver: resolver)
         #expect(Set(expected.keys) == Set(actual.keys))
         var changed = 0
+        var worstWeight: Float = 0
         for key in expected.keys.sorted() {
             let want = expected[key]!
             let got = try #require(actual[key])
@@ -38,6 +39,7 @@ import Testing
             guard got.shape == want.shape, want.count > 0 else { continue }
             let error = maximumRelativeError(got, want)
             #expect(error <= 1e-5, "\(key): \(error)")
+            worstWeight = max(worstWeight, error)
             if maximumRelativeError(pruned[key]!.converted(to: .float32), want) > 1e-3 { changed += 1 }
         }
         #expect(changed > 0, "the LoRA changes some pruned weight")
@@ -47,7 +49,7 @@ import Testing
         let adapted = try fixture.forward(actual)
         let plain = try fixture.forward(pruned)
         let error = maximumRelativeError(adapted, reference)
-        print("\(fixture.name) \(URL(fileURLWithPath: path).lastPathComponent): forward max|Δ|/max|ref| \(error), LoRA effect \(maximumRelativeError(plain, reference)), \(result.report)")
+        print("\(fixture.name) \(URL(fileURLWithPath: path).lastPathComponent): weights max|Δ|/max|ref| \(worstWeight), forward max|Δ|/max|ref| \(error), LoRA effect \(maximumRelativeError(plain, reference)), \(result.report)")
         #expect(error <= 1e-5)
         #expect(maximumRelativeError(plain, reference) > 1e-3, "the LoRA changes the pruned model's output")
 
