@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PruneDemo
 import PruneKit
 import PruneNN
 import PruneTensor
@@ -142,6 +143,30 @@ import Testing
         let magnitude = try Self.manifest(outs[2])
         #expect(magnitude.units["neuron"]?.kept == neurons)
         #expect(magnitude.units["head"]!.kept < heads && magnitude.units["head"]!.kept > 0)
+    }
+
+    @Test("prune --masks on a demo model writes the report too: criterion masks, target the share removed, no calibration")
+    func demoReport() throws {
+        let model = Self.temporaryPath("toy-sdxl")
+        let masks = Self.temporaryPath("toy-masks.safetensors")
+        let out = Self.temporaryPath("toy-pruned")
+        let report = Self.temporaryPath("toy-report")
+        defer { for path in [model, masks, out, report] { try? FileManager.default.removeItem(atPath: path) } }
+        try DemoPruneTests.writeToyModel(.sdxl, to: model)
+        let groups = try Self.groups(model)
+        var selection = UnitSelection()
+        for group in groups { selection.setKept(Array(0..<(group.unitCount * 3 / 4)), for: group.moduleKey) }
+        try selection.binaryMasks(for: groups).write(to: masks)
+
+        let outcome = try CLIProcess.run(["prune", "--model", model, "--masks", masks, "--out", out, "--report", report])
+        #expect(outcome.status == 0, "\(outcome.standardError.suffix(400))")
+        let written = try JSONDecoder().decode(PruningReport.self, from: Data(contentsOf: URL(fileURLWithPath: report + "/report.json")))
+        #expect(written.criterion == "masks" && written.calibrationPrompts == 0)
+        #expect(written.modules.map(\.kept) == groups.map { $0.unitCount * 3 / 4 })
+        let removed = Double(written.modules.reduce(0) { $0 + $1.parametersRemoved })
+        let maskable = Double(written.modules.reduce(0) { $0 + $1.units * $1.parametersPerUnit })
+        #expect(abs(written.target - removed / maskable) < 1e-12)
+        #expect(try Self.manifest(out).selection == selection)
     }
 
     @Test("Bad masks and scores files and conflicting flags are refused with one clear message, and nothing is written")

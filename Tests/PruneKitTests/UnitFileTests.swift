@@ -136,6 +136,16 @@ import Testing
         }
         #expect(reason.hasPrefix(path))
 
+        // A valid masks file cut short.
+        try UnitSelection().binaryMasks(for: groups).write(to: path)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: path))
+        guard case .unreadable(path, let truncated) = Self.error({ _ = try UnitFile.readMasks(path, groups: groups) }) else {
+            Issue.record("a truncated file was not refused as unreadable")
+            return
+        }
+        #expect(truncated.hasPrefix(path))
+
         let missing = Self.temporaryPath("missing.safetensors")
         guard case .unreadable(missing, let why) = Self.error({ _ = try UnitFile.readScores(missing, groups: groups) }) else {
             Issue.record("a missing file was not refused")
