@@ -169,6 +169,30 @@ import Testing
         #expect(try Self.manifest(out).selection == selection)
     }
 
+    @Test("A pipeline export's unet/masks.safetensors given back to prune --masks gives the same pruned pipeline, with its report")
+    func pipelineRoundTrip() throws {
+        let source = Fixtures.path("sdxl-pipeline-tiny")
+        let first = Self.temporaryPath("pipeline-criterion")
+        let again = Self.temporaryPath("pipeline-masks")
+        let report = Self.temporaryPath("pipeline-report")
+        let prompts = Self.temporaryPath("prompts.txt")
+        defer { for path in [first, again, report, prompts] { try? FileManager.default.removeItem(atPath: path) } }
+        try "a red square\na blue circle\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        try CLITests.run(["prune", "--model", source, "--criterion", "magnitude", "--target", "0.4", "--out", first])
+        try CLITests.run([
+            "prune", "--model", source, "--masks", first + "/unet/masks.safetensors", "--out", again, "--report", report,
+            "--report-prompts", prompts, "--report-size", "32", "--report-steps", "2",
+        ])
+        #expect(FileManager.default.contentsEqual(atPath: Self.weights(first + "/unet"), andPath: Self.weights(again + "/unet")))
+        let written = try JSONDecoder().decode(PipelinePruningReport.self, from: Data(contentsOf: URL(fileURLWithPath: report + "/report.json")))
+        let manifest = try Self.manifest(again + "/unet")
+        #expect(written.criterion == "masks" && manifest.criterion == "masks")
+        #expect(written.pruned.parameters == manifest.parameterCount)
+        let counts = try ParamsCommand.parse(["--model", source, "--masks", first + "/unet/masks.safetensors"])
+            .prunedAccounting(masks: first + "/unet/masks.safetensors")
+        #expect(counts.parameters == manifest.parameterCount)
+    }
+
     @Test("Bad masks and scores files and conflicting flags are refused with one clear message, and nothing is written")
     func badInput() throws {
         let model = Fixtures.path("sdxl-small")
