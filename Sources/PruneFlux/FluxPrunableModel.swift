@@ -139,4 +139,12 @@ public struct FluxArchitecture: PrunableArchitecture {
     public func accounting(preset: String) throws -> ModelAccounting {
         FluxParameterAccounting(configuration: try configuration(preset: preset).configuration).summary
     }
+
+    /// The preset's unit groups and parameter shapes, from its configuration alone (no weights allocated).
+    public func layout(preset: String) throws -> ModelLayout {
+        let configuration = try configuration(preset: preset).configuration
+        let shapes = FluxTransformer2DModel.Shapes(configuration: configuration, structure: FluxStructure(configuration: configuration))
+        return ModelLayout(
+            groups: shapes.unitGroups, shapes: Dictionary(uniqueKeysWithValues: shapes.parameters.map { ($0.key, $0.shape) }))
+    }
 }

@@ -137,6 +137,16 @@ public struct PluginArchitecture: PrunableArchitecture, @unchecked Sendable {
         ).accounting
     }
 
+    /// The preset's unit groups and parameter shapes from a shapes-only build (no weights allocated).
+    public func layout(preset: String) throws -> ModelLayout {
+        let (data, descriptor) = try presetConfiguration(preset)
+        let configuration = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        return try build(
+            store: ParameterStore(shapesOnly: ()), checkpoint: nil, configuration: configuration, configurationData: data,
+            defaults: descriptor.trajectory
+        ).layout
+    }
+
     private func presetConfiguration(_ preset: String) throws -> (Data, ModelPresetDescriptor) {
         guard let data = presetConfigurations[preset], let descriptor = presets.first(where: { $0.name == preset }) else {
             throw ArchitectureRegistryError.unknownPreset(name: preset, known: presets.map(\.name))

@@ -144,4 +144,11 @@ public struct SDXLArchitecture: PrunableArchitecture {
     public func accounting(preset: String) throws -> ModelAccounting {
         try UNet2DConditionModel.accounting(of: try configuration(preset: preset))
     }
+
+    /// The preset's unit groups and parameter shapes from a shapes-only build (no weights allocated).
+    public func layout(preset: String) throws -> ModelLayout {
+        let store = ParameterStore(shapesOnly: ())
+        let unet = try UNet2DConditionModel(try configuration(preset: preset), weights: store.root)
+        return ModelLayout(groups: unet.unitGroups, shapes: store.parameters.mapValues(\.shape))
+    }
 }

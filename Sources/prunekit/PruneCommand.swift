@@ -23,6 +23,12 @@ struct PruneCommand: ParsableCommand {
             unmasked model's final latents. Data-free criteria (magnitude, random) skip the calibration runs. \
             ecodiff trains with EcoDiff's settings for the architecture (SDXL or FLUX). Progress goes to stderr; \
             the plan table to stdout. See `prunekit criteria` for the criteria.
+
+            Masks in and out: --masks FILE exports with the given binary masks (mask.<module key>, one 0/1 value per \
+            unit; no criterion, no calibration, no target); --scores FILE plans from given per-unit scores \
+            (score.<module key> or mask.<module key>, higher = keep) with the usual --target, --target-kind, --scope, \
+            --include and --exclude. Modules the file does not name are kept whole. Every export holds the binary \
+            masks of its selection in masks.safetensors; --save-scores FILE also writes the criterion's scores.
             """)
 
     /// What `--target` is a fraction of.
@@ -41,11 +47,21 @@ struct PruneCommand: ParsableCommand {
     }
 
     @Option(help: "A model directory (its config.json names the architecture).") var model: String?
-    @Option(help: "A pruning criterion (see `prunekit criteria`).") var criterion: String = "ecodiff"
-    @Option(help: "Fraction to remove, in [0, 1].") var target: Double = 0.2
-    @Option(help: "What --target is a fraction of: parameters (the maskable ones), units, or model (all of the model's parameters, taken from the maskable units, as EcoDiff counts sparsity).")
-    var targetKind: TargetKind = .parameters
-    @Option(help: "Rank units globally (per unit kind) or per module: global, per-module.") var scope: Scope = .global
+    @Option(help: "A pruning criterion (see `prunekit criteria`; default: ecodiff).") var criterion: String?
+    @Option(help: "Fraction to remove, in [0, 1] (default: 0.2).") var target: Double?
+    @Option(help: "What --target (and --target-heads, --target-neurons) is a fraction of: parameters (the maskable ones; default), units, or model (all of the model's parameters, taken from the maskable units, as EcoDiff counts sparsity).")
+    var targetKind: TargetKind?
+    @Option(help: "Fraction of the attention heads to remove (counted as --target-kind says), instead of --target; e.g. 0.32 with --target-kind units keeps 68 % of the heads.")
+    var targetHeads: Double?
+    @Option(help: "Fraction of the FFN neurons to remove (counted as --target-kind says), instead of --target.")
+    var targetNeurons: Double?
+    @Option(help: "Rank units globally (per unit kind; default) or per module: global, per-module.") var scope: Scope?
+    @Option(help: "Export with these binary masks instead of a criterion: a safetensors file of mask.<module key> tensors, one 0 (remove) or 1 (keep) per unit; modules it does not name are kept whole.")
+    var masks: String?
+    @Option(help: "Plan from these per-unit scores instead of a criterion: a safetensors file of score.<module key> (or mask.<module key>) tensors, higher = keep; modules it does not name are kept whole.")
+    var scores: String?
+    @Option(help: "Also write the criterion's per-unit scores to this safetensors file (score.<module key>), for a later --scores run.")
+    var saveScores: String?
     @Option(help: "Only modules matching this glob (or re:REGEX) are pruned; repeatable.") var include: [String] = []
     @Option(help: "Modules matching this glob (or re:REGEX) are kept whole; repeatable.") var exclude: [String] = []
     @Option(help: "A safetensors file with the calibration prompt embeddings (prompt_embeds [P, …], …).")
@@ -94,12 +110,13 @@ struct PruneCommand: ParsableCommand {
     @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
-        guard target >= 0, target <= 1, target.isFinite else {
-            throw ValidationError("--target must be a fraction in [0, 1], got \(target)")
+        for (flag, value) in [("--target", target), ("--target-heads", targetHeads), ("--target-neurons", targetNeurons)] {
+            if let value, !(value >= 0 && value <= 1) { throw ValidationError("\(flag) must be a fraction in [0, 1], got \(value)") }
         }
-        do { _ = try CriterionRegistry.shared.criterion(named: criterion) } catch {
+        do { _ = try CriterionRegistry.shared.criterion(named: criterionName) } catch {
             throw ValidationError(error.description)
         }
+        try validateUnitFiles()
         guard reportSamples >= 1 else { throw ValidationError("--report-samples must be at least 1, got \(reportSamples)") }
         if model == nil, preset == nil {
             do { _ = try EmbeddedDemoModels.directory(.sdxl) } catch { throw ValidationError("\(error)") }
@@ -174,6 +191,7 @@ struct PruneCommand: ParsableCommand {
     var outputRequests: [OutputRequest] {
         var requests = [OutputRequest(flag: "--out", path: outputDirectory, kind: .directory)]
         if let reportDirectory { requests.append(OutputRequest(flag: "--report", path: reportDirectory, kind: .directory)) }
+        if let saveScores { requests.append(OutputRequest(flag: "--save-scores", path: saveScores, kind: .file(.safetensors))) }
         if writesCheckpoint {
             requests.append(OutputRequest(flag: "--checkpoint", path: checkpointPath, kind: .file(.safetensors), continues: resume))
         }
@@ -184,14 +202,15 @@ struct PruneCommand: ParsableCommand {
     var inputPaths: [InputPath] {
         CommandOutputs.inputs([
             ("--model", modelDirectory), ("--embeddings", embeddings), ("--prompts", prompts), ("--tokenizer", tokenizer),
-            ("--report-prompts", reportPrompts),
+            ("--report-prompts", reportPrompts), ("--masks", masks), ("--scores", scores),
         ])
             + CommandOutputs.inputs(plugins: plugins)
     }
 
     /// Whether the criterion learns masks with resumable checkpoints (EcoDiff).
     var writesCheckpoint: Bool {
-        (try? CriterionRegistry.shared.criterion(named: criterion)) is EcoDiffCriterion && (checkpointEvery > 0 || resume)
+        unitFile == nil && (try? CriterionRegistry.shared.criterion(named: criterionName)) is EcoDiffCriterion
+            && (checkpointEvery > 0 || resume)
     }
 
     /// Claims the outputs; an existing checkpoint without --resume or --overwrite gets its own advice.
@@ -228,39 +247,54 @@ struct PruneCommand: ParsableCommand {
             ])
     }
 
-    /// `--target` as the plan's target.
-    var planTarget: PruningPlan.Target {
-        switch targetKind {
-        case .parameters: .parameters(target)
-        case .units: .units(target)
-        case .model: .modelParameters(target)
+    /// `--criterion`, ecodiff by default.
+    var criterionName: String { criterion ?? "ecodiff" }
+    /// `--target`, 0.2 by default.
+    var targetFraction: Double { target ?? 0.2 }
+
+    /// `fraction` counted as `--target-kind` says.
+    func planTarget(_ fraction: Double) -> PruningPlan.Target {
+        switch targetKind ?? .parameters {
+        case .parameters: .parameters(fraction)
+        case .units: .units(fraction)
+        case .model: .modelParameters(fraction)
         }
     }
 
+    /// `--target` as the plan's target.
+    var planTarget: PruningPlan.Target { planTarget(targetFraction) }
+
     /// The plan the flags describe.
     func plan() -> PruningPlan {
-        PruningPlan(
-            target: planTarget, scope: scope.plan,
+        var byKind: [UnitKind: PruningPlan.Target] = [:]
+        if let targetHeads { byKind[.attentionHead] = planTarget(targetHeads) }
+        if let targetNeurons { byKind[.feedForwardNeuron] = planTarget(targetNeurons) }
+        return PruningPlan(
+            target: planTarget, scope: (scope ?? .global).plan, targetsByKind: byKind,
             include: include.map(ModulePattern.init), exclude: exclude.map(ModulePattern.init))
     }
 
     func run() throws {
         let claim = try claimOutputs()
         defer { claim.release() }
-        var criterion = try CriterionRegistry.shared.criterion(named: self.criterion)
+        var criterion = try CriterionRegistry.shared.criterion(named: criterionName)
         let plan = plan()
         for pattern in plan.include + plan.exclude { _ = try pattern.matches("") }  // bad regexes fail before any work
+        let calibrates = criterion.requiresCalibration && unitFile == nil
 
         // A pipeline's text encoders run (and are released) before the denoiser is loaded.
-        let encodedPrompts = criterion.requiresCalibration ? try pipelinePromptConditionings() : nil
+        let encodedPrompts = calibrates ? try pipelinePromptConditionings() : nil
         let loaded = try loadModel()
         let groups = loaded.unitGroups
         let parameters = loaded.parameters.parameters
         let pruningStart = Date()
-        let calibration = criterion.requiresCalibration ? try calibrationSamples(for: loaded, encodedPrompts: encodedPrompts) : []
+        // --masks / --scores replace the criterion: read and checked against the model before any other work.
+        let given = try unitFileSelection(groups: groups, shapes: parameters.mapValues(\.shape), plan: plan)
+        let calibration = calibrates ? try calibrationSamples(for: loaded, encodedPrompts: encodedPrompts) : []
         var lossHistory: [LossPoint] = []
 
-        let name = criterion.name
+        let name = given?.name ?? criterion.name
+        let target = given.map(\.target) ?? recordedTarget
         let start = Date()
         var context = ScoringContext(
             groups: groups, parameters: parameters, calibration: calibration, seed: seed,
@@ -273,16 +307,16 @@ struct PruneCommand: ParsableCommand {
                 }
                 printProgress("\(name)\(share): \(progress.message)\(eta)")
             })
-        if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
+        if given == nil, var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
             ecodiff = PruneEcoDiff.configured(
                 ecodiff, settings: loaded.ecoDiffSettings, epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight)
             ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context, checkpointing: checkpointing) { lossHistory.append($0) }
             criterion = ecodiff
             context.progress = { _ in }
         }
-        printProgress("\(name): scoring \(groups.count) modules")
-        let scores = try criterion.scores(in: context)
-        let result = try plan.select(scores: scores, groups: groups, shapes: context.shapes)
+        if given == nil { printProgress("\(name): scoring \(groups.count) modules") }
+        let scores = given == nil ? try criterion.scores(in: context) : nil
+        let result = try given?.result ?? plan.select(scores: scores!, groups: groups, shapes: context.shapes)
         print(result.text)
 
         let exportType = dtype.resolved(source: modelDirectory)
@@ -300,12 +334,14 @@ struct PruneCommand: ParsableCommand {
             manifest = try loaded.exportPruned(
                 selection: result.selection, to: outputDirectory, provenance: provenance, replacing: replacesOutputs, dtype: exportType)
         }
+        if let saveScores, let scores { try writeScores(scores, groups: groups, to: saveScores) }
         print("wrote \(outputDirectory): \(manifest.parameterCount) parameters (from \(manifest.source.parameterCount))")
 
         if let reportDirectory, let demo = loaded as? DemoPrunableModel {
             let run = PruningReportWriter.Run(
                 command: (["prunekit"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
-                modelName: modelDirectory ?? "", criterion: name, target: target, seed: seed, calibrationPrompts: calibration.count,
+                modelName: modelDirectory ?? "", criterion: name, target: target ?? result.removedShare, seed: seed,
+                calibrationPrompts: calibration.count,
                 sampling: try demoSampling(for: demo), pruningSeconds: Date().timeIntervalSince(pruningStart), modules: result.rows,
                 loss: lossHistory, samplesPerPrompt: reportSamples)
             let pruned = try DemoModelDirectory.load(outputDirectory)
@@ -321,8 +357,8 @@ struct PruneCommand: ParsableCommand {
             let report = try pipelineReport(source: modelDirectory).write(
                 original: loaded,
                 pruning: .init(
-                    command: (["prunekit"] + CommandLine.arguments.dropFirst()).joined(separator: " "), criterion: name, target: target,
-                    seed: seed, calibrationPrompts: calibration.count, pruningSeconds: Date().timeIntervalSince(pruningStart),
+                    command: (["prunekit"] + CommandLine.arguments.dropFirst()).joined(separator: " "), criterion: name,
+                    target: target ?? result.removedShare, seed: seed, calibrationPrompts: calibration.count, pruningSeconds: Date().timeIntervalSince(pruningStart),
                     modules: result.rows, loss: lossHistory, originalParameters: manifest.source.parameterCount,
                     prunedParameters: manifest.parameterCount, architecture: manifest.architecture),
                 to: reportDirectory, replacing: replacesOutputs)
@@ -417,7 +453,7 @@ struct PruneCommand: ParsableCommand {
             conditionings = model.randomConditioning(count: randomPrompts, seed: seed)
         } else {
             throw CLIError.badOption(
-                "criterion \(self.criterion) needs calibration prompts: give --embeddings FILE, --prompts FILE (models with a text encoder) or --random-prompts N (bench models)")
+                "criterion \(criterionName) needs calibration prompts: give --embeddings FILE, --prompts FILE (models with a text encoder) or --random-prompts N (bench models)")
         }
         return try model.calibrationSamples(prompts: conditionings, settings: try trajectorySettings(), seed: seed) { index in
             printProgress("calibration prompt \(index + 1)/\(conditionings.count)")

@@ -42,6 +42,15 @@ import Testing
         #expect(accounting.heads == 28 * 16 && accounting.ffnNeurons == 28 * 4608)
     }
 
+    @Test("a plugin architecture's shapes-only layout is the built model's layout, so params --masks counts plugin models")
+    func ditLayout() throws {
+        let architecture = try Self.plugin("libDiT.so").architectures[0]
+        let (model, _) = try Self.ditModel(seed: 4)
+        #expect(try architecture.layout(preset: "dit-test") == model.layout)
+        let counts = try PrunedAccounting(layout: try architecture.layout(preset: "dit-xl-2"), selection: .keepingAll)
+        #expect(counts.original == (try architecture.accounting(preset: "dit-xl-2")))
+    }
+
     @Test("a pruned DiT export reloads with its pruned widths and reproduces the masked model")
     func ditExportMatchesMaskedModel() throws {
         let (model, registry) = try Self.ditModel(seed: 5)

@@ -12,6 +12,8 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
     case targetOutOfRange(Double)
     /// A fraction of the model's parameters larger than the share its eligible units hold (`maskable`).
     case targetExceedsMaskable(Double, maskable: Double)
+    /// A per-kind fraction of the model's parameters larger than the share that kind's eligible units hold.
+    case targetExceedsKind(Double, kind: UnitKind, maskable: Double)
     /// A regular expression that does not compile.
     case invalidPattern(String, reason: String)
     /// Two unit groups share one module key.
@@ -26,6 +28,9 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
         case .targetExceedsMaskable(let value, let maskable):
             "pruning target \(value) of the model's parameters exceeds what its eligible units hold: "
                 + String(format: "%.4f", maskable) + " of the parameters are maskable"
+        case .targetExceedsKind(let value, let kind, let maskable):
+            "pruning target \(value) of the model's parameters for unit kind \(kind.rawValue) exceeds what its eligible units hold: "
+                + String(format: "%.4f", maskable) + " of the parameters are \(kind.rawValue) units"
         case .invalidPattern(let pattern, let reason): "invalid module pattern '\(pattern)': \(reason)"
         case .duplicateModule(let module): "module \(module) is described by two unit groups"
         }

@@ -21,6 +21,9 @@ public struct PlanResult: Sendable, Equatable, Codable {
     public var selection: UnitSelection
     /// One row per unit group, in model order.
     public var rows: [PlanRow]
+    /// What chose the units when no criterion and target did (e.g. `masks m.safetensors`); `nil` when
+    /// ``plan`` selected them.
+    public var source: String? = nil
 
     /// Maskable parameters of eligible modules.
     public var eligibleParameters: Int { rows.filter(\.eligible).reduce(0) { $0 + $1.units * $1.parametersPerUnit } }
@@ -28,6 +31,8 @@ public struct PlanResult: Sendable, Equatable, Codable {
     public var maskableParameters: Int { rows.reduce(0) { $0 + $1.units * $1.parametersPerUnit } }
     public var removedParameters: Int { rows.reduce(0) { $0 + $1.parametersRemoved } }
     public var removedUnits: Int { rows.reduce(0) { $0 + $1.units - $1.kept } }
+    /// ``removedParameters`` as a fraction of ``eligibleParameters`` (0 when nothing is eligible).
+    public var removedShare: Double { eligibleParameters == 0 ? 0 : Double(removedParameters) / Double(eligibleParameters) }
 
     /// A fixed-width table: module, kind, units, kept, parameters removed; then totals.
     public var text: String {
@@ -40,14 +45,13 @@ public struct PlanResult: Sendable, Equatable, Codable {
             "\(pad("module", width, left: true))  \(pad("kind", 10, left: true)) \(pad("units", 7)) \(pad("kept", 7)) \(pad("params removed", 15))"
         ]
         for row in rows {
-            let module = row.eligible ? row.module : "\(row.module) (excluded)"
+            let module = row.eligible ? row.module : "\(row.module) (\(source == nil ? "excluded" : "kept whole"))"
             lines.append(
                 "\(pad(module, width, left: true))  \(pad(row.kind.rawValue, 10, left: true)) \(pad(String(row.units), 7)) \(pad(String(row.kept), 7)) \(pad(String(row.parametersRemoved), 15))"
             )
         }
-        let share = eligibleParameters == 0 ? 0 : Double(removedParameters) / Double(eligibleParameters)
         lines.append(
-            "total: \(removedUnits) of \(rows.reduce(0) { $0 + $1.units }) units, \(removedParameters) of \(eligibleParameters) eligible maskable parameters removed (\(String(format: "%.4f", share))); target: \(plan.target)"
+            "total: \(removedUnits) of \(rows.reduce(0) { $0 + $1.units }) units, \(removedParameters) of \(eligibleParameters) eligible maskable parameters removed (\(String(format: "%.4f", removedShare))); \(source.map { "selected by \($0)" } ?? "target: \(plan.targetDescription)")"
         )
         return lines.joined(separator: "\n")
     }
@@ -57,5 +61,22 @@ public struct PlanResult: Sendable, Equatable, Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(self)
+    }
+}
+
+extension PlanResult {
+    /// The table of a selection made without a plan (read from a masks file, say): the modules `selection`
+    /// names are the eligible ones, every other module keeps all its units. ``plan`` records the share of the
+    /// eligible maskable parameters removed as its target, and ``source`` says where the selection came from.
+    public init(selection: UnitSelection, groups: [UnitGroup], shapes: [String: [Int]], source: String) {
+        let rows = groups.map { group in
+            let cost = group.parametersPerUnit(shapes: { shapes[$0] })
+            let kept = selection.keptUnits(of: group).count
+            return PlanRow(
+                module: group.moduleKey, kind: group.kind, eligible: selection.kept[group.moduleKey] != nil, units: group.unitCount,
+                kept: kept, parametersPerUnit: cost, parametersRemoved: (group.unitCount - kept) * cost)
+        }
+        self.init(plan: PruningPlan(target: .parameters(0)), selection: selection, rows: rows, source: source)
+        plan = PruningPlan(target: .parameters(removedShare), scope: .perModule)
     }
 }

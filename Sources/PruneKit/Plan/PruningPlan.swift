@@ -9,9 +9,15 @@ import PruneNN
 ///   *all* the model's parameters (taken from the eligible units; EcoDiff's way of counting). 0 keeps
 ///   everything; 1 removes every eligible unit (down to ``minimumKeptPerModule``). Eligible = in an
 ///   included, non-excluded module.
+/// - **Per-kind targets** (``targetsByKind``): a kind listed there takes its own fraction instead of ``target``
+///   (EcoDiff's separate head and FFN ratios: keep 68 % of heads and 88 % of neurons is
+///   `targetsByKind: [.attentionHead: .units(0.32), .feedForwardNeuron: .units(0.12)]`). A per-kind
+///   ``Target/parameters(_:)`` or ``Target/units(_:)`` is a fraction of that kind's eligible parameters or units; a
+///   per-kind ``Target/modelParameters(_:)`` removes that fraction of the whole model's parameters from that
+///   kind's units alone.
 /// - **Scope**: ``Scope/global`` ranks all eligible units of one ``UnitKind`` together (each kind gets the
-///   same target fraction of its own parameters or units), ``Scope/perModule`` ranks and budgets each
-///   module alone.
+///   same target fraction of its own parameters or units, unless it has its own), ``Scope/perModule`` ranks and
+///   budgets each module alone.
 /// - **Order**: units are removed lowest score first. Ties go to the unit that comes later in model order,
 ///   so the unit with the lower index is kept, as with a stable descending sort.
 /// - **Parameter targets**: units are removed in that order while the removed count stays closest to the
@@ -54,14 +60,18 @@ public struct PruningPlan: Sendable, Equatable, Codable {
             }
         }
 
-        /// The target as a fraction of the eligible maskable parameters or units.
-        /// - Throws: ``PlanError/targetExceedsMaskable(_:maskable:)`` when a model fraction exceeds what is maskable.
-        func resolved(modelParameters: Int, eligibleParameters: Int) throws(PlanError) -> Target {
+        /// The target as a fraction of the eligible maskable parameters or units (of `kind` alone when given).
+        /// - Throws: ``PlanError/targetExceedsMaskable(_:maskable:)`` (or ``PlanError/targetExceedsKind(_:kind:maskable:)``)
+        ///   when a model fraction exceeds what is maskable.
+        func resolved(modelParameters: Int, eligibleParameters: Int, kind: UnitKind? = nil) throws(PlanError) -> Target {
             guard case .modelParameters(let value) = self else { return self }
             if value == 0 { return .parameters(0) }
             let maskableShare = Double(eligibleParameters) / Double(Swift.max(modelParameters, 1))
             let fraction = value / Swift.max(maskableShare, .leastNonzeroMagnitude)
-            guard fraction <= 1 + 1e-9 else { throw .targetExceedsMaskable(value, maskable: maskableShare) }
+            guard fraction <= 1 + 1e-9 else {
+                if let kind { throw .targetExceedsKind(value, kind: kind, maskable: maskableShare) }
+                throw .targetExceedsMaskable(value, maskable: maskableShare)
+            }
             return .parameters(Swift.min(fraction, 1))
         }
     }
@@ -92,6 +102,12 @@ public struct PruningPlan: Sendable, Equatable, Codable {
         self.minimumKeptPerModule = minimumKeptPerModule
         self.include = include
         self.exclude = exclude
+    }
+
+    /// ``target`` followed by the per-kind targets, e.g. `remove 0.2 of units; head: remove 0.32 of units`.
+    public var targetDescription: String {
+        ([target.description] + UnitKind.allCases.compactMap { kind in targetsByKind[kind].map { "\(kind.rawValue): \($0)" } })
+            .joined(separator: "; ")
     }
 
     /// Whether `module` takes part in the ranking.
@@ -132,8 +148,13 @@ public struct PruningPlan: Sendable, Equatable, Codable {
         let costs = groups.map { $0.parametersPerUnit(shapes: { shapes[$0] }) }
         let modelParameters = shapes.values.reduce(0) { $0 + $1.reduce(1, *) }
         let eligibleParameters = eligible.reduce(0) { $0 + groups[$1].unitCount * costs[$1] }
-        func resolve(_ target: Target) throws(PlanError) -> Target {
-            try target.resolved(modelParameters: modelParameters, eligibleParameters: eligibleParameters)
+        /// The kind's own target against its own eligible parameters, or ``target`` against all of them.
+        func resolve(_ kind: UnitKind) throws(PlanError) -> Target {
+            guard let own = targetsByKind[kind] else {
+                return try target.resolved(modelParameters: modelParameters, eligibleParameters: eligibleParameters)
+            }
+            let kindParameters = eligible.filter { groups[$0].kind == kind }.reduce(0) { $0 + groups[$1].unitCount * costs[$1] }
+            return try own.resolved(modelParameters: modelParameters, eligibleParameters: kindParameters, kind: kind)
         }
 
         // Pools of group indices ranked together.
@@ -142,10 +163,10 @@ public struct PruningPlan: Sendable, Equatable, Codable {
         case .global:
             for kind in UnitKind.allCases {
                 let members = eligible.filter { groups[$0].kind == kind }
-                if !members.isEmpty { pools.append((try resolve(targetsByKind[kind] ?? target), members)) }
+                if !members.isEmpty { pools.append((try resolve(kind), members)) }
             }
         case .perModule:
-            for member in eligible { pools.append((try resolve(targetsByKind[groups[member].kind] ?? target), [member])) }
+            for member in eligible { pools.append((try resolve(groups[member].kind), [member])) }
         }
 
         var removed = [Int: Set<Int>]()

@@ -22,6 +22,9 @@ public protocol PrunableArchitecture: Sendable {
     func makeModel(preset: String, seed: UInt64) throws -> any PrunableModel
     /// Counts the preset's parameters and units from its configuration alone (no weights are allocated).
     func accounting(preset: String) throws -> ModelAccounting
+    /// The preset's unit groups and parameter shapes (for counting a pruned model and checking masks files).
+    /// The default builds the model with seeded weights; built-in architectures allocate none.
+    func layout(preset: String) throws -> ModelLayout
 }
 
 /// A named model configuration and the trajectory it is sampled with.
