@@ -151,7 +151,11 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         .testTarget(name: "PruneTensorTests", dependencies: ["PruneTensor", "PruneTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PruneTorchCheckpointTests", dependencies: ["PruneTorchCheckpoint", "PruneTestSupport"], swiftSettings: swiftSettings),
+        // The restricted torch.save reader and the EcoDiff λ import built on it.
+        .testTarget(
+            name: "PruneTorchCheckpointTests",
+            dependencies: ["PruneTorchCheckpoint", "PruneKit", "PruneSDXL", "PruneNN", "PruneTensor", "PruneTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "PruneTokenizersTests", dependencies: ["PruneTokenizers", "PruneTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneNNTests", dependencies: ["PruneTestSupport", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneKitTests", dependencies: ["PruneTestSupport", "PruneKit", "PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),

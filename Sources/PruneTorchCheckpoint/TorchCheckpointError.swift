@@ -45,6 +45,7 @@ public struct TorchCheckpointError: Error, Equatable, Sendable, CustomStringConv
         switch module {
         case "posix", "nt": "os.\(name)"
         case "__builtin__": "builtins.\(name)"
+        case "commands": "subprocess.\(name)"
         default: nil
         }
     }

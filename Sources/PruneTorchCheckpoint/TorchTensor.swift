@@ -62,6 +62,9 @@ public struct TorchTensor: Sendable, Equatable {
 
     /// Largest rank accepted.
     static let maximumRank = 64
+    /// A view may address at most this many times its storage's elements (stride-0 broadcasting), so a
+    /// hostile size cannot make ``floatValues()`` allocate without bound.
+    static let maximumExpansion = 64
 
     /// Checks the view against its storage.
     /// - Returns: `nil` when valid, or the reason it is not.
@@ -76,6 +79,10 @@ public struct TorchTensor: Sendable, Equatable {
             let (product, overflow) = count.multipliedReportingOverflow(by: extent)
             guard !overflow else { return "size \(shape) overflows" }
             count = product
+        }
+        guard count <= max(storage.elementCount, 1) * maximumExpansion else {
+            return "a view of \(count) elements over the \(storage.elementCount)-element storage \(storage.key) "
+                + "(broadcast with stride 0 beyond \(maximumExpansion)× its storage)"
         }
         if count == 0 {
             return offset <= storage.elementCount ? nil : "storage offset \(offset) is past the \(storage.elementCount)-element storage \(storage.key)"

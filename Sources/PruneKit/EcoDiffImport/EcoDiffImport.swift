@@ -31,6 +31,10 @@ public enum EcoDiffImport {
         public var path: String
         /// One vector per module, in the file's order.
         public var vectors: [[Float]]
+        public init(path: String, vectors: [[Float]]) {
+            self.path = path
+            self.vectors = vectors
+        }
     }
 
     /// What binarisation produced.
