@@ -50,7 +50,16 @@ public struct TorchCheckpointError: Error, Equatable, Sendable, CustomStringConv
         }
     }
 
+    /// One line: control characters from the file (entry names, storage keys, strings in a hostile pickle)
+    /// are shown escaped, as `\u{A}`.
     public var description: String {
+        String(String.UnicodeScalarView(rawDescription.unicodeScalars.flatMap { scalar -> [Unicode.Scalar] in
+            scalar.value < 0x20 || (0x7F..<0xA0).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+                ? Array("\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars) : [scalar]
+        }))
+    }
+
+    private var rawDescription: String {
         switch problem {
         case .unreadable(let reason): "\(path): cannot read the file: \(reason)"
         case .notACheckpoint(let bytes):

@@ -113,6 +113,24 @@ import Testing
         #expect(Self.problem(torchButNotAllowed) == .forbiddenGlobal(module: "torch", name: "load"))
     }
 
+    @Test("Errors stay on one line when names in the file hold control characters (a fuzzer finding)")
+    func controlCharactersEscaped() throws {
+        let stacked = CheckpointBuilder.checkpoint(pickle: Pickle.raw {
+            $0.string("os\nimport")
+            $0.string("system\r")
+            $0.op(0x93)
+        }, storages: [])
+        let error = try #require(throws: TorchCheckpointError.self) { try Self.load(stacked) }
+        #expect(error.problem == .forbiddenGlobal(module: "os\nimport", name: "system\r"))
+        #expect(error.description.hasPrefix("hostile.pt: refused global os\\u{A}import.system\\u{D}: "), "\(error)")
+        let named = CheckpointBuilder.zip([("archive/da\nta.pkl", [0x80, 0x02, 0x4E, 0x2E])])
+        let missing = try #require(throws: TorchCheckpointError.self) { try Self.load(named) }
+        #expect(!missing.description.contains("\n"))
+        let replay = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("../../Fuzz/corpus/torch-checkpoint/regression-control-characters-in-entry-name.pt")))
+        let fuzzed = try #require(throws: TorchCheckpointError.self) { try TorchCheckpoint.load(data: replay, name: "fuzz") }
+        #expect(!fuzzed.description.contains("\n") && fuzzed.description.contains("\\u{"), "\(fuzzed)")
+    }
+
     @Test("Malformed pickles are refused: bad memo reads, huge lengths, no STOP, calls on non-callables, bad persistent ids")
     func malformedPickles() {
         let cases: [(String, [UInt8])] = [
@@ -124,6 +142,8 @@ import Testing
             ("REDUCE on a tuple", [0x80, 0x02, 0x29, 0x29, 0x52, 0x2E]),
             ("APPEND to a tuple", [0x80, 0x02, 0x29, 0x4E, 0x61, 0x2E]),
             ("odd SETITEMS", [0x80, 0x02, 0x7D, 0x28, 0x4E, 0x75, 0x2E]),
+            ("SETITEM on a list", [0x80, 0x02, 0x5D, 0x4E, 0x4E, 0x73, 0x2E]),
+            ("SETITEMS on a tensor-less tuple", [0x80, 0x02, 0x29, 0x28, 0x4E, 0x4E, 0x75, 0x2E]),
             ("tuple dict key", [0x80, 0x02, 0x7D, 0x29, 0x4E, 0x73, 0x2E]),
             ("GLOBAL without newline", [0x80, 0x02, 0x63] + Array("torch".utf8) + [0x2E]),
             ("protocol 6", [0x80, 0x06, 0x4E, 0x2E]),
