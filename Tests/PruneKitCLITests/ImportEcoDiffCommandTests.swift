@@ -162,4 +162,20 @@ import Testing
         #expect(outcome.status != 0)
         #expect(try String(contentsOfFile: output, encoding: .utf8) == "the user's file")
     }
+
+    @Test("--output over an input λ file is refused before anything is read, and the file is unchanged")
+    func outputOverInput() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: Self.lambda("sdxl-tiny", "attn.pt"), toPath: folder + "/attn.pt")
+        let before = try SHA256Hasher.digest(ofFile: folder + "/attn.pt").hex
+        let outcome = try CLIProcess.run([
+            "import-ecodiff", "--attention", folder + "/attn.pt", "--ffn", Self.lambda("sdxl-tiny", "ff.pt"), "--preset", "sdxl-tiny",
+            "--output", folder + "/attn.pt", "--overwrite",
+        ])
+        #expect(outcome.status == 64)
+        #expect(outcome.errorLines.first?.contains("is the same path as the input --attention") == true, "\(outcome.standardError)")
+        #expect(try SHA256Hasher.digest(ofFile: folder + "/attn.pt").hex == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["attn.pt"])
+    }
 }
