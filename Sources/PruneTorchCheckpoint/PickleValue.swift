@@ -16,6 +16,11 @@ final class PickleDict {
     private(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     private var index: [Key: Int] = [:]
 
+    func removeAll() {
+        entries = []
+        index = [:]
+    }
+
     /// Sets `key` to `value` (replacing an earlier value, keeping its position), or returns `false` for a
     /// key type a checkpoint never uses.
     func set(_ key: PickleValue, _ value: PickleValue) -> Bool {
@@ -33,6 +38,31 @@ final class PickleDict {
             entries.append((key, value))
         }
         return true
+    }
+}
+
+/// Every list and dict one unpickling created. A hostile stream can make them refer to each other in a cycle
+/// (`l.append(l)`), which reference counting never frees; ``clear()`` empties them all once the result has been
+/// converted (or the stream refused), breaking every cycle.
+final class PickleArena {
+    private var lists: [PickleList] = []
+    private var dicts: [PickleDict] = []
+
+    func register(_ list: PickleList) -> PickleList {
+        lists.append(list)
+        return list
+    }
+
+    func register(_ dict: PickleDict) -> PickleDict {
+        dicts.append(dict)
+        return dict
+    }
+
+    func clear() {
+        for list in lists { list.items = [] }
+        for dict in dicts { dict.removeAll() }
+        lists = []
+        dicts = []
     }
 }
 

@@ -33,12 +33,14 @@ struct RestrictedUnpickler {
     let path: String
     let limits: Limits
     let persistentLoad: PersistentLoad
+    /// Holds every list and dict created, so the caller can break cycles with ``PickleArena/clear()`` once done.
+    var arena = PickleArena()
 
     /// Reads one pickle starting at `start`.
     /// - Returns: the value and the offset just past its `STOP`.
     /// - Throws: ``TorchCheckpointError``.
     func load(from start: Int = 0) throws(TorchCheckpointError) -> (value: PickleValue, end: Int) {
-        var machine = Machine(bytes: bytes, path: path, limits: limits, persistentLoad: persistentLoad, position: start)
+        var machine = Machine(bytes: bytes, path: path, limits: limits, persistentLoad: persistentLoad, arena: arena, position: start)
         return try machine.run()
     }
 }
@@ -49,6 +51,7 @@ private struct Machine {
     let path: String
     let limits: RestrictedUnpickler.Limits
     let persistentLoad: RestrictedUnpickler.PersistentLoad
+    let arena: PickleArena
     var position: Int
     var stack: [PickleValue] = []
     var marks: [Int] = []
@@ -56,11 +59,15 @@ private struct Machine {
     /// Offset of the opcode being executed, for messages.
     var opcodeOffset = 0
 
-    init(bytes: [UInt8], path: String, limits: RestrictedUnpickler.Limits, persistentLoad: @escaping RestrictedUnpickler.PersistentLoad, position: Int) {
+    init(
+        bytes: [UInt8], path: String, limits: RestrictedUnpickler.Limits, persistentLoad: @escaping RestrictedUnpickler.PersistentLoad,
+        arena: PickleArena, position: Int
+    ) {
         self.bytes = bytes
         self.path = path
         self.limits = limits
         self.persistentLoad = persistentLoad
+        self.arena = arena
         self.position = position
     }
 
@@ -203,8 +210,8 @@ private struct Machine {
             case 0x43: try push(.bytes(Data(try read(try readLength(1)))))  // SHORT_BINBYTES
             case 0x42: try push(.bytes(Data(try read(try readLength(4)))))  // BINBYTES
             case 0x8E: try push(.bytes(Data(try read(try readLength(8)))))  // BINBYTES8
-            case 0x5D: try push(.list(PickleList()))  // EMPTY_LIST
-            case 0x7D: try push(.dict(PickleDict()))  // EMPTY_DICT
+            case 0x5D: try push(.list(arena.register(PickleList())))  // EMPTY_LIST
+            case 0x7D: try push(.dict(arena.register(PickleDict())))  // EMPTY_DICT
             case 0x29: try push(.tuple([]))  // EMPTY_TUPLE
             case 0x85: try push(.tuple([try pop()]))  // TUPLE1
             case 0x86:  // TUPLE2
@@ -215,10 +222,10 @@ private struct Machine {
                 let second = try pop()
                 try push(.tuple([try pop(), second, third]))
             case 0x74: try push(.tuple(try popMark()))  // TUPLE
-            case 0x6C: try push(.list(PickleList(try popMark())))  // LIST
+            case 0x6C: try push(.list(arena.register(PickleList(try popMark()))))  // LIST
             case 0x64:  // DICT
                 let items = try popMark()
-                let dict = PickleDict()
+                let dict = arena.register(PickleDict())
                 try fill(dict, with: items)
                 try push(.dict(dict))
             case 0x61:  // APPEND
@@ -314,7 +321,7 @@ private struct Machine {
         switch global {
         case .orderedDict:
             guard args.isEmpty else { throw malformed("collections.OrderedDict called with arguments") }
-            return .dict(PickleDict())
+            return .dict(arena.register(PickleDict()))
         case .torchSize:
             guard args.count == 1, let sizes = integers(args[0]) else { throw malformed("torch.Size needs one tuple of integers") }
             return .tuple(sizes.map { .int($0) })

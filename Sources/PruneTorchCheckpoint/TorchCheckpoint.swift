@@ -94,6 +94,7 @@ public enum TorchCheckpoint {
             return .storage(storage)
         }
         let unpickler = RestrictedUnpickler(bytes: pickle, path: path, limits: .init(), persistentLoad: persistentLoad)
+        defer { unpickler.arena.clear() }
         let (value, end) = try unpickler.load()
         guard end == pickle.count else {
             throw TorchCheckpointError(path: path, .malformedPickle(offset: end, reason: "\(pickle.count - end) bytes follow STOP in \(prefix)data.pkl"))
@@ -126,11 +127,13 @@ public enum TorchCheckpoint {
 
     static func loadLegacy(_ bytes: BoundedBytes, path: String) throws(TorchCheckpointError) -> TorchValue {
         let all = [UInt8](bytes.data)
+        let arena = PickleArena()
+        defer { arena.clear() }
         let noStorage: RestrictedUnpickler.PersistentLoad = { (_, offset) throws(TorchCheckpointError) in
             throw TorchCheckpointError(path: path, .malformedPickle(offset: offset, reason: "a persistent id outside the object pickle"))
         }
         func header(at start: Int) throws(TorchCheckpointError) -> (PickleValue, Int) {
-            try RestrictedUnpickler(bytes: all, path: path, limits: .init(), persistentLoad: noStorage).load(from: start)
+            try RestrictedUnpickler(bytes: all, path: path, limits: .init(), persistentLoad: noStorage, arena: arena).load(from: start)
         }
         let (magic, afterMagic) = try header(at: 0)
         guard case .bigInt(let magicBytes) = magic, magicBytes == legacyMagic else {
@@ -155,7 +158,8 @@ public enum TorchCheckpoint {
                 let placeholder = TorchStorage(key: key, dtype: dtype, elementCount: count, bytes: Data(), bigEndian: false)
                 recording.byKey[key] = placeholder
                 return .storage(placeholder)
-            }
+            },
+            arena: arena
         ).load(from: afterInfo)
         for (key, storage) in recording.byKey { seen[key] = (storage.dtype, storage.elementCount) }
 
@@ -188,8 +192,12 @@ public enum TorchCheckpoint {
             bytes: all, path: path, limits: .init(),
             persistentLoad: { (id, offset) throws(TorchCheckpointError) in
                 let (_, key, _) = try storageID(id, fields: 6, path: path, offset: offset)
-                return .storage(located[key]!)
-            }
+                guard let storage = located[key] else {
+                    throw TorchCheckpointError(path: path, .badTensor(reason: "storage \(key) has no record"))
+                }
+                return .storage(storage)
+            },
+            arena: arena
         ).load(from: afterInfo)
         return try TorchValue.converting(value, path: path, budget: afterObject - afterInfo + 16)
     }
