@@ -172,7 +172,7 @@ let package = Package(
             name: "PruneTextEncodersTests", dependencies: ["PruneTextEncoders", "PruneTestSupport", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "PrunePipelinesTests", dependencies: ["PrunePipelines", "PruneTokenizers", "PruneTestSupport", "PruneSDXL", "PruneNN", "PruneTensor"],
+            name: "PrunePipelinesTests", dependencies: ["PrunePipelines", "PruneTokenizers", "PruneTestSupport", "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PruneVAETests", dependencies: ["PruneVAE", "PruneTestSupport", "PruneNN", "PruneTensor"],

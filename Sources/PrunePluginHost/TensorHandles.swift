@@ -9,23 +9,43 @@ public final class TensorHandles: Sendable {
     /// The table every plugin of the process shares.
     public static let shared = TensorHandles()
 
-    private struct State {
-        var tensors: [UInt: Tensor] = [:]
-        var next: UInt = 1
+    private struct Entry {
+        var tensor: Tensor
+        /// The ``tracking(_:)`` scope that was current when the handle was issued.
+        var scope: UInt64?
     }
+    private struct State {
+        var tensors: [UInt: Entry] = [:]
+        var next: UInt = 1
+        var nextScope: UInt64 = 1
+    }
+    /// The leak-tracking scope of the current task (see ``tracking(_:)``).
+    @TaskLocal private static var currentScope: UInt64?
     private let state = Mutex(State())
     /// Handles are `base + 16·n`: far from small integers and NULL, and 16-aligned like real pointers.
     private static let base: UInt = 0x7E57_0000_0000
 
-    /// Number of handles issued and not yet released (for leak checks).
+    /// Number of handles issued and not yet released, by every plugin of the process.
     public var liveCount: Int { state.withLock { $0.tensors.count } }
+
+    /// Runs `body` and counts the handles issued inside it (on this task) that are still live when it returns:
+    /// a leak check that other work of the process, issuing and releasing handles concurrently, cannot disturb.
+    public func tracking<Result>(_ body: () throws -> Result) rethrows -> (result: Result, leaked: Int) {
+        let scope = state.withLock { state -> UInt64 in
+            defer { state.nextScope += 1 }
+            return state.nextScope
+        }
+        let result = try Self.$currentScope.withValue(scope) { try body() }
+        let leaked = state.withLock { $0.tensors.values.count { $0.scope == scope } }
+        return (result, leaked)
+    }
 
     /// A new owned handle for `tensor`.
     func issue(_ tensor: Tensor) -> prune_tensor {
         let number = state.withLock { state -> UInt in
             let number = state.next
             state.next += 1
-            state.tensors[number] = tensor
+            state.tensors[number] = Entry(tensor: tensor, scope: Self.currentScope)
             return number
         }
         return OpaquePointer(bitPattern: Self.base + number * 16)!
@@ -34,7 +54,7 @@ public final class TensorHandles: Sendable {
     /// The tensor behind `handle`.
     /// - Throws: ``ServiceFailure`` with `PRUNE_ERR_INVALID_HANDLE` naming `name`.
     func tensor(_ handle: prune_tensor, name: String) throws -> Tensor {
-        guard let tensor = state.withLock({ $0.tensors[Self.number(of: handle) ?? 0] }) else {
+        guard let tensor = state.withLock({ $0.tensors[Self.number(of: handle) ?? 0]?.tensor }) else {
             throw ServiceFailure.invalidHandle("\(name) is not a live tensor handle (released, or never issued)")
         }
         return tensor
@@ -50,7 +70,7 @@ public final class TensorHandles: Sendable {
     /// The tensor behind `handle`, which the plugin hands over to the host (the handle is released).
     /// - Throws: ``ServiceFailure`` when it is not live.
     func take(_ handle: prune_tensor) throws -> Tensor {
-        guard let tensor = state.withLock({ $0.tensors.removeValue(forKey: Self.number(of: handle) ?? 0) }) else {
+        guard let tensor = state.withLock({ $0.tensors.removeValue(forKey: Self.number(of: handle) ?? 0)?.tensor }) else {
             throw PluginError.pluginFailed(plugin: "?", function: "output", status: PRUNE_ERR_INVALID_HANDLE, message: "returned a tensor handle that is not live")
         }
         return tensor

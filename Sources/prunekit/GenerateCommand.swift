@@ -51,6 +51,7 @@ struct GenerateCommand: ParsableCommand {
         let claim = try CommandOutputs.claim(outputRequests, inputs: sampling.inputPaths, overwrite: overwrite)
         defer { claim.release() }
         let started = Date()
+        let vae = try Self.loadVAE(sampling.model)  // a VAE that does not match its weights fails before any denoising
         let result = try sampling.run(trace: false)
         let latents = result.tensors["latents"]!
         if let latentsOutput {
@@ -58,20 +59,25 @@ struct GenerateCommand: ParsableCommand {
                 ["latents": latents], metadata: ["prunekit.output": "generate-latents", "seed": String(sampling.seed)], to: latentsOutput)
         }
         printProgress("decoding with the VAE")
-        let vae = try Self.loadVAE(sampling.model)
-        // diffusers decodes untiled unless tiling is enabled; so does generate up to 1024² pixels (SDXL's VAE needs about
-        // 9.4 GB there for its widest im2col, computed), then in diffusers' tiles, or always with --tiled.
-        let mode: VAEDecodeMode =
-            tiled ? .tiled(VAETiling(configuration: vae.configuration)) : .budget(pixelBudget: Self.untiledPixelBudget, tiling: nil)
-        let image = try withoutGradients {
-            result.isFlux
-                ? try vae.decodeFluxLatents(latents, height: result.pixelHeight, width: result.pixelWidth, mode: mode)
-                : try vae.decodeSDXLLatents(latents, mode: mode)
-        }
+        let image = try Self.decode(result, with: vae, tiled: tiled)
         let pictures = try VAEImageProcessor.rgb8Images(image)
         let picture = pictures[0]
         try PNGFile.write(RGBImage(width: picture.width, height: picture.height, bytes: picture.bytes), to: output)
         print("wrote \(output) (\(picture.width)×\(picture.height), \(String(format: "%.1f", Date().timeIntervalSince(started))) s)")
+    }
+
+    /// The final latents of `result` decoded by `vae` to `[1, 3, H, W]` in [-1, 1]: untiled as diffusers decodes
+    /// unless tiling is enabled, up to ``untiledPixelBudget`` (SDXL's VAE needs about 9.4 GB at 1024² for its widest
+    /// im2col, computed), then in diffusers' tiles, or always in tiles when `tiled`.
+    static func decode(_ result: SamplingOptions.Result, with vae: AutoencoderKL, tiled: Bool) throws -> Tensor {
+        let latents = result.tensors["latents"]!
+        let mode: VAEDecodeMode =
+            tiled ? .tiled(VAETiling(configuration: vae.configuration)) : .budget(pixelBudget: untiledPixelBudget, tiling: nil)
+        return try withoutGradients {
+            result.isFlux
+                ? try vae.decodeFluxLatents(latents, height: result.pixelHeight, width: result.pixelWidth, mode: mode)
+                : try vae.decodeSDXLLatents(latents, mode: mode)
+        }
     }
 
     /// The largest image (in pixels) decoded untiled by default.

@@ -52,10 +52,10 @@ struct PruneCommand: ParsableCommand {
     var embeddings: String?
     @Option(help: "A text file of calibration prompts, one per line, encoded by the model's own text encoders (a diffusers pipeline folder, an SDXL single file, or a demo model).")
     var prompts: String?
-    @Option(help: "--prompts with a pipeline: the negative prompt of every calibration prompt (SDXL default: zeros, as diffusers).")
+    @Option(help: "--prompts (and --report-prompts) with a pipeline: the negative prompt of every prompt (SDXL default: zeros, as diffusers).")
     var negativePrompt: String?
-    @Option(help: "--prompts with a FLUX pipeline: T5 tokens per prompt (1…512, default 512).") var maxSequenceLength: Int?
-    @Option(help: "--prompts with a pipeline: take tokenizer/ and tokenizer_2/ from this pipeline folder (an SDXL single file otherwise uses the bundled CLIP vocabulary).")
+    @Option(help: "--prompts (and --report-prompts) with a FLUX pipeline: T5 tokens per prompt (1…512, default 512).") var maxSequenceLength: Int?
+    @Option(help: "--prompts (and --report-prompts) with a pipeline: take tokenizer/ and tokenizer_2/ from this pipeline folder (an SDXL single file otherwise uses the bundled CLIP vocabulary).")
     var tokenizer: String?
     @Option(help: "Without --embeddings: this many prompts of random standard-normal conditioning (bench presets).")
     var randomPrompts: Int?
@@ -78,7 +78,13 @@ struct PruneCommand: ParsableCommand {
     var out: String?
     @Option(help: "Also write a report folder (demo models: images of original vs pruned, adherence, fidelity, latency, loss curve).")
     var report: String?
-    @Option(help: "--report: evaluation images per prompt (72 prompts).") var reportSamples: Int = 1
+    @Option(help: "--report: evaluation images per prompt (demo models: of the 72 prompts; pipelines: of the report prompts, each from its own noise).")
+    var reportSamples: Int = 1
+    @Option(help: "--report with a pipeline: the prompts to show, one per line (default: the first \(PipelineReportDefaults.promptCount) of --prompts).")
+    var reportPrompts: String?
+    @Option(help: "--report with a pipeline: image height and width in pixels, a multiple of 16 (small by default for a CPU).")
+    var reportSize: Int = PipelineReportDefaults.size
+    @Option(help: "--report with a pipeline: inference steps per image (default: --steps, else the preset's).") var reportSteps: Int?
     @Option(help: "The export's weight type: auto (the source's: a pruned fp16 model stays fp16), float32, float16 or bfloat16.")
     var dtype: ExportDType = .auto
     @Flag(help: "Replace an existing --out or --report folder (or --checkpoint file) written by PruneKit; nothing else is ever replaced.") var overwrite = false
@@ -100,12 +106,7 @@ struct PruneCommand: ParsableCommand {
         } else if out == nil {
             throw ValidationError("give --out DIR for the pruned model")
         }
-        if report != nil, let model, !DemoModelDirectory.isDemoModel(model) {
-            throw ValidationError("--report samples images with the model's own text encoder, so it needs a demo model; \(model) has none")
-        }
-        if report != nil, model == nil, preset != nil {
-            throw ValidationError("--report needs a demo model (--model Models/demo-sdxl, say), not a preset")
-        }
+        try validateReport()
         if let preset {
             do { _ = try Architectures.trajectorySettings(preset: preset) } catch { throw ValidationError("\(error)") }
             if model == nil {
@@ -124,8 +125,8 @@ struct PruneCommand: ParsableCommand {
         if let maxSequenceLength, !(1...512).contains(maxSequenceLength) {
             throw ValidationError("--max-sequence-length must be in 1…512, got \(maxSequenceLength)")
         }
-        if prompts == nil, negativePrompt != nil || maxSequenceLength != nil || tokenizer != nil {
-            throw ValidationError("--negative-prompt, --max-sequence-length and --tokenizer apply to --prompts")
+        if prompts == nil, reportPrompts == nil, negativePrompt != nil || maxSequenceLength != nil || tokenizer != nil {
+            throw ValidationError("--negative-prompt, --max-sequence-length and --tokenizer apply to --prompts and --report-prompts")
         }
         if let randomPrompts, randomPrompts < 1 { throw ValidationError("--random-prompts must be at least 1, got \(randomPrompts)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
@@ -142,6 +143,33 @@ struct PruneCommand: ParsableCommand {
         try CommandOutputs.validate(outputRequests, inputs: inputPaths)
     }
 
+    /// `--report` needs images: a demo model, or a pipeline (folder or SDXL single file) with prompts to show.
+    func validateReport() throws {
+        let pipelineOnly = reportPrompts != nil || reportSteps != nil || reportSize != PipelineReportDefaults.size
+        if report == nil, pipelineOnly { throw ValidationError("--report-prompts, --report-size and --report-steps apply to --report") }
+        guard report != nil else { return }
+        guard let model else { throw ValidationError("--report needs a demo model or a pipeline (--model DIR|FILE), not a preset") }
+        if DemoModelDirectory.isDemoModel(model) {
+            if pipelineOnly { throw ValidationError("--report-prompts, --report-size and --report-steps apply to pipelines; a demo model's report shows its 72 prompts") }
+            return
+        }
+        guard PipelineTextConditioning.canLoad(model) else {
+            throw ValidationError(
+                "--report generates images with the model's own text encoders and VAE, so it needs a demo model or a pipeline (a diffusers "
+                    + "folder with model_index.json, or an SDXL single file); \(model) is a bare denoiser")
+        }
+        guard reportPrompts != nil || prompts != nil else {
+            throw ValidationError("--report with a pipeline needs prompts to show: give --report-prompts FILE (or calibrate with --prompts FILE)")
+        }
+        guard reportSize >= 16, reportSize % 16 == 0, reportSize <= 4096 else {
+            throw ValidationError("--report-size must be a multiple of 16 in 16…4096, got \(reportSize)")
+        }
+        if let reportSteps, !(1...1000).contains(reportSteps) { throw ValidationError("--report-steps must be in 1…1000, got \(reportSteps)") }
+        if let reportPrompts, !FileManager.default.fileExists(atPath: reportPrompts) {
+            throw ValidationError("--report-prompts \(reportPrompts) not found")
+        }
+    }
+
     /// What this run writes: the export, the report, and EcoDiff's resume checkpoint.
     var outputRequests: [OutputRequest] {
         var requests = [OutputRequest(flag: "--out", path: outputDirectory, kind: .directory)]
@@ -154,7 +182,10 @@ struct PruneCommand: ParsableCommand {
 
     /// What this run reads; no output may overlap them.
     var inputPaths: [InputPath] {
-        CommandOutputs.inputs([("--model", modelDirectory), ("--embeddings", embeddings), ("--prompts", prompts), ("--tokenizer", tokenizer)])
+        CommandOutputs.inputs([
+            ("--model", modelDirectory), ("--embeddings", embeddings), ("--prompts", prompts), ("--tokenizer", tokenizer),
+            ("--report-prompts", reportPrompts),
+        ])
             + CommandOutputs.inputs(plugins: plugins)
     }
 
@@ -286,7 +317,32 @@ struct PruneCommand: ParsableCommand {
                     written.original.adherence.strict.all * 100, written.pruned.adherence.strict.all * 100, written.fidelity.psnr,
                     written.fidelity.ssim, written.original.millisecondsPerImage, written.pruned.millisecondsPerImage))
             print("report: \(URL(fileURLWithPath: reportDirectory).appendingPathComponent("report.md").path)")
+        } else if let reportDirectory, let modelDirectory {
+            let report = try pipelineReport(source: modelDirectory).write(
+                original: loaded,
+                pruning: .init(
+                    command: (["prunekit"] + CommandLine.arguments.dropFirst()).joined(separator: " "), criterion: name, target: target,
+                    seed: seed, calibrationPrompts: calibration.count, pruningSeconds: Date().timeIntervalSince(pruningStart),
+                    modules: result.rows, loss: lossHistory, originalParameters: manifest.source.parameterCount,
+                    prunedParameters: manifest.parameterCount, architecture: manifest.architecture),
+                to: reportDirectory, replacing: replacesOutputs)
+            print(
+                String(
+                    format: "mean PSNR %@, mean SSIM %.4f to the original over %d images; %.2f → %.2f s per image",
+                    report.meanPSNR.map { String(format: "%.2f dB", $0) } ?? "identical", report.meanSSIM, report.images.count,
+                    report.original.secondsPerImage, report.pruned.secondsPerImage))
+            print("report: \(URL(fileURLWithPath: reportDirectory).appendingPathComponent("report.md").path)")
         }
+    }
+
+    /// The report of a pipeline's pruning: `--report-prompts` (or the first prompts of `--prompts`) at `--report-size`.
+    func pipelineReport(source: String) throws -> PipelineReport {
+        let shown = try reportPrompts.map(promptLines) ?? Array(try promptLines(prompts!).prefix(PipelineReportDefaults.promptCount))
+        let settings = try trajectorySettings()  // the calibration's schedule, steps and guidance
+        return PipelineReport(
+            source: source, prunedModel: outputDirectory, prompts: shown, imagesPerPrompt: reportSamples, height: reportSize, width: reportSize,
+            steps: reportSteps ?? settings.steps, guidance: settings.guidanceScale, preset: settings.scheduler?.rawValue,
+            prompting: .init(negativePrompt: negativePrompt, maxSequenceLength: maxSequenceLength, tokenizer: tokenizer))
     }
 
     /// The steps and guidance the demo model is calibrated (and the report sampled) with.
@@ -385,6 +441,14 @@ enum ExportDType: String, CaseIterable, ExpressibleByArgument {
             return SourceDType.of(source, keyPrefix: prefix) ?? .float32
         }
     }
+}
+
+/// What a pipeline's `prune --report` shows unless told otherwise.
+enum PipelineReportDefaults {
+    /// Prompts taken from `--prompts` without `--report-prompts`.
+    static let promptCount = 4
+    /// Image side in pixels: small, for a CPU.
+    static let size = 256
 }
 
 /// Where the out-of-the-box `prunekit prune` writes.

@@ -80,12 +80,24 @@ struct SamplingOptions: ParsableArguments {
         var pixelWidth: Int
         /// Whether the model is a FLUX transformer (packed latents) rather than an SDXL U-Net.
         var isFlux: Bool
+        var guidanceScale: Float
+        /// The scheduler's diffusers class name.
+        var schedulerName: String
     }
 
     /// Runs the sampling loop, with progress per step on stderr.
     func run(trace: Bool) throws -> Result {
         let unitMasks = try masks.map(UnitMasks.load(path:)) ?? .none
         let conditioning = try promptConditioning()  // encoders released before the denoiser loads
+        return try run(denoiser: try Architectures.loadModel(directory: model), conditioning: conditioning, masks: unitMasks, trace: trace)
+    }
+
+    /// Runs the sampling loop with `loaded` as the denoiser — `--model`'s own, or another one of the same family (a
+    /// pruned export of it) — while `--model` still gives the scheduler and the VAE's scale factor.
+    /// - Parameter stepLabel: put before each step's progress line.
+    func run(
+        denoiser loaded: any PrunableModel, conditioning: Conditioning, masks unitMasks: UnitMasks, trace: Bool, stepLabel: String = ""
+    ) throws -> Result {
         func tensor(_ name: String) throws -> Tensor {
             guard let tensor = try conditioning.tensor(name) else { throw CLIError.missingInput(path: conditioning.source, name: name) }
             return tensor
@@ -93,7 +105,6 @@ struct SamplingOptions: ParsableArguments {
         func optional(_ name: String) throws -> Tensor? { try conditioning.tensor(name) }
 
         var tensors: [String: Tensor] = [:]
-        let loaded = try Architectures.loadModel(directory: model)
         if let sdxl = loaded as? SDXLPrunableModel {
             let unet = sdxl.unet
             let preset = try resolvedPreset(default: .sdxlBase)
@@ -104,9 +115,10 @@ struct SamplingOptions: ParsableArguments {
             let pixelsWide = width ?? sampleSize * factor
             let latentShape = [1, unet.configuration.inChannels, pixelsHigh / factor, pixelsWide / factor]
             let initialNoise = try loadNoise(shape: latentShape)
+            let schedulerConfiguration = try schedulerConfiguration(preset)
+            let guidanceScale = guidance ?? preset.defaultGuidance
             let sampler = try SDXLSampler(
-                unet: unet, scheduler: try schedulerConfiguration(preset).makeScheduler(), steps: stepCount,
-                guidanceScale: guidance ?? preset.defaultGuidance,
+                unet: unet, scheduler: try schedulerConfiguration.makeScheduler(), steps: stepCount, guidanceScale: guidanceScale,
                 conditioning: SDXLConditioning(
                     promptEmbeds: try tensor("prompt_embeds"), pooledPromptEmbeds: try tensor("pooled_prompt_embeds"),
                     negativePromptEmbeds: try optional("negative_prompt_embeds"),
@@ -120,11 +132,13 @@ struct SamplingOptions: ParsableArguments {
                     stepNoise: { _ in Tensor.randomNormal(latentShape, using: &stepGenerator) },
                     onStep: { index, latents in
                         if trace { tensors["trace.\(index)"] = latents }
-                        printProgress("step \(index + 1)/\(total)")
+                        printProgress("\(stepLabel)step \(index + 1)/\(total)")
                     })
             }
             tensors["latents"] = final
-            return Result(tensors: tensors, preset: preset, steps: stepCount, pixelHeight: pixelsHigh, pixelWidth: pixelsWide, isFlux: false)
+            return Result(
+                tensors: tensors, preset: preset, steps: stepCount, pixelHeight: pixelsHigh, pixelWidth: pixelsWide, isFlux: false,
+                guidanceScale: guidanceScale, schedulerName: schedulerConfiguration.className)
         }
         guard let fluxModel = loaded as? FluxPrunableModel else {
             throw CLIError.badOption("sampling supports SDXL and FLUX models; \(model) is a \(loaded.architectureName)")
@@ -132,6 +146,7 @@ struct SamplingOptions: ParsableArguments {
         let flux = fluxModel.transformer
         let preset = try resolvedPreset(default: flux.configuration.guidanceEmbeds ? .fluxDev : .fluxSchnell)
         let stepCount = steps ?? preset.defaultSteps
+        let guidanceScale = guidance ?? preset.defaultGuidance
         guard case .flowMatchEulerDiscrete(let config) = try schedulerConfiguration(preset) else {
             throw CLIError.badOption("FLUX samples with FlowMatchEulerDiscreteScheduler, not \(try schedulerConfiguration(preset).className)")
         }
@@ -143,17 +158,19 @@ struct SamplingOptions: ParsableArguments {
         let packedShape = [1, (latentRows / 2) * (latentColumns / 2), flux.configuration.inChannels]
         let sampler = try FluxSampler(
             transformer: flux, scheduler: try FlowMatchEulerDiscreteScheduler(config: config), steps: stepCount,
-            guidanceScale: guidance ?? preset.defaultGuidance, promptEmbeds: try tensor("prompt_embeds"),
+            guidanceScale: guidanceScale, promptEmbeds: try tensor("prompt_embeds"),
             pooledPromptEmbeds: try tensor("pooled_prompt_embeds"), latentHeight: latentRows, latentWidth: latentColumns)
         let total = sampler.stepCount
         let final = try withoutGradients {
             try sampler.run(noise: try loadNoise(shape: packedShape), masks: unitMasks, onStep: { index, latents in
                 if trace { tensors["trace.\(index)"] = latents }
-                printProgress("step \(index + 1)/\(total)")
+                printProgress("\(stepLabel)step \(index + 1)/\(total)")
             })
         }
         tensors["latents"] = final
-        return Result(tensors: tensors, preset: preset, steps: stepCount, pixelHeight: pixelsHigh, pixelWidth: pixelsWide, isFlux: true)
+        return Result(
+            tensors: tensors, preset: preset, steps: stepCount, pixelHeight: pixelsHigh, pixelWidth: pixelsWide, isFlux: true,
+            guidanceScale: guidanceScale, schedulerName: "FlowMatchEulerDiscreteScheduler")
     }
 
     /// diffusers' `vae_scale_factor`, 2^(levels − 1) of the pipeline's VAE (8 for SDXL's and FLUX's); 8 for a bare

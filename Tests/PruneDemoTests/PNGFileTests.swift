@@ -40,12 +40,23 @@ struct PNGFileTests {
         #expect(try PNGFile.read(path) == grid)
     }
 
-    @Test("a loss chart draws axes and a falling curve, and survives the PNG round trip")
+    @Test("a loss chart draws axes, axis titles, tick values, a legend and a falling curve, and survives the PNG round trip")
     func lossChart() throws {
         let losses = (0..<300).map { Float(1.0 / Double($0 + 1).squareRoot()) }
-        let chart = LineChart.lossCurve(losses).render()
+        let definition = LineChart.lossCurve(losses)
+        let chart = definition.render()
         #expect(chart.width == 480 && chart.height == 240)
-        #expect(chart.pixel(16, 224) == (60, 60, 60))
+        let area = definition.plotArea
+        #expect(chart.pixel(area.left, area.bottom) == (60, 60, 60))
+        func textPixels(x: Range<Int>, y: Range<Int>) -> Int {
+            y.reduce(0) { total, row in total + x.filter { chart.pixel($0, row) == (40, 40, 40) }.count }
+        }
+        #expect(textPixels(x: 0..<(BitmapFont.glyphHeight + 5), y: area.top..<area.bottom) > 40, "the y-axis title")
+        #expect(textPixels(x: area.left..<area.right, y: (area.bottom + 5)..<(area.bottom + 14)) > 40, "the x tick values")
+        #expect(textPixels(x: area.left..<area.right, y: (chart.height - 12)..<chart.height) > 20, "the x-axis title")
+        #expect(textPixels(x: 0..<area.left, y: area.top..<(area.bottom + 4)) > 60, "the y tick values and title")
+        #expect(textPixels(x: (area.right - 200)..<area.right, y: 0..<area.top) > 30, "the legend above the plot")
+        #expect(LineChart.niceStep(for: 8, maximumTicks: 6) == 2 && LineChart.niceStep(for: 299, maximumTicks: 6) == 50)
         let curvePixels = chart.bytes.indices.filter { $0 % 3 == 2 && chart.bytes[$0] == 200 && chart.bytes[$0 - 2] == 20 }.count
         #expect(curvePixels > 200)
         let path = temporaryPath("loss.png")

@@ -67,4 +67,35 @@ import Testing
         #expect(outcome.status == 64 && outcome.errorLines.first?.contains("generate needs the pipeline's VAE") == true)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["noise.safetensors"])
     }
+
+    @Test("A VAE config that does not match its weights, or an output that cannot be written, is one clear error before any denoising")
+    func vaeMismatchAndUnwritableOutput() throws {
+        let root = ResolvedPath(CLITests.temporaryPath("generate-vae"))!.path
+        let pipeline = root + "/pipeline"
+        try FileManager.default.createDirectory(atPath: pipeline + "/vae", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let source = Fixtures.path("sdxl-pipeline-tiny")
+        for entry in try FileManager.default.contentsOfDirectory(atPath: source) where entry != "vae" {
+            try FileManager.default.createSymbolicLink(atPath: pipeline + "/" + entry, withDestinationPath: source + "/" + entry)
+        }
+        try FileManager.default.createSymbolicLink(
+            atPath: pipeline + "/vae/diffusion_pytorch_model.safetensors", withDestinationPath: source + "/vae/diffusion_pytorch_model.safetensors")
+        var config = try String(contentsOfFile: source + "/vae/config.json", encoding: .utf8)
+        config = config.replacingOccurrences(of: "\"latent_channels\": 4", with: "\"latent_channels\": 8")
+        try Data(config.utf8).write(to: URL(fileURLWithPath: pipeline + "/vae/config.json"))
+        var outcome = try CLIProcess.run([
+            "generate", "--model", pipeline, "--prompt", "a fox", "--steps", "1", "--height", "32", "--width", "32", "--output", root + "/a.png",
+        ])
+        #expect(outcome.status == 1 && outcome.standardError.contains("vae"), "\(outcome.standardError)")
+        #expect(!outcome.standardError.contains("step 1/"), "the VAE is checked before any denoising")
+        #expect(outcome.errorLines.count == 1, "\(outcome.standardError)")
+
+        try Data("a file".utf8).write(to: URL(fileURLWithPath: root + "/file"))
+        outcome = try CLIProcess.run([
+            "generate", "--model", source, "--prompt", "a fox", "--steps", "1", "--height", "32", "--width", "32", "--output", root + "/file/b.png",
+        ])
+        #expect(outcome.status != 0 && outcome.errorLines.count == 1 && outcome.standardError.contains(root + "/file"), "\(outcome.standardError)")
+        #expect(!outcome.standardError.contains("step 1/"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root).sorted() == ["file", "pipeline"])
+    }
 }

@@ -51,11 +51,12 @@ import Testing
         #expect(plugin.lastError().contains("power must be 1 or 2, got '3'"))
 
         let (model, _) = try Self.tinyDenoiser(seed: 4)
-        let baseline = TensorHandles.shared.liveCount
         let parameters = model.parameters.parameters
-        let scores = try criterion.scores(in: ScoringContext(groups: model.unitGroups, parameters: parameters))
+        let (scores, leaked) = try TensorHandles.shared.tracking {
+            try criterion.scores(in: ScoringContext(groups: model.unitGroups, parameters: parameters))
+        }
         try scores.validate(against: model.unitGroups)
-        #expect(TensorHandles.shared.liveCount == baseline, "the plugin released every handle it received")
+        #expect(leaked == 0, "the plugin released every handle it received")
         for group in model.unitGroups {
             // s_u = Σ w² over the unit's entries; LAMP = s_u / Σ of the units ranked at or above u.
             let sizes = (0..<group.unitCount).map { unit in

@@ -15,6 +15,20 @@ import Testing
     func take(_ handle: prune_tensor?) throws -> Tensor { try TensorHandles.shared.take(try #require(handle)) }
     var lastError: String { host.last_error().map { String(cString: $0) } ?? "" }
 
+    @Test("leak tracking counts only the handles issued inside its scope and still live")
+    func leakTrackingCountsOwnHandles() throws {
+        let outside = handle(Tensor([1], shape: [1]))
+        defer { _ = host.tensor_release(outside) }
+        let (kept, leaked) = TensorHandles.shared.tracking { () -> prune_tensor in
+            let released = handle(Tensor([2], shape: [1]))
+            _ = host.tensor_release(released)
+            return handle(Tensor([3], shape: [1]))
+        }
+        #expect(leaked == 1)
+        #expect(host.tensor_release(kept) == PRUNE_OK)
+        #expect(TensorHandles.shared.tracking { () }.leaked == 0)
+    }
+
     @Test("operations through the table equal the engine's own")
     func operationsMatchEngine() throws {
         let x = Tensor.randomNormal([2, 4, 3, 3], seed: 1)

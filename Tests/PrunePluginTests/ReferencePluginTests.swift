@@ -99,43 +99,44 @@ import Testing
     @Test("plugin criteria score DiT units: FPGM matches its definition, gradient-flow moves masks progressively; no handle leaks")
     func criteriaOnDiT() throws {
         let (model, _) = try Self.ditModel(seed: 2)
-        let baseline = TensorHandles.shared.liveCount
-        let groups = model.unitGroups
-        let parameters = model.parameters.parameters
+        let (_, leaked) = try TensorHandles.shared.tracking {
+            let groups = model.unitGroups
+            let parameters = model.parameters.parameters
 
-        let fpgm = try Self.plugin("libFPGM.so").criteria[0]
-        let fpgmScores = try fpgm.scores(in: ScoringContext(groups: groups, parameters: parameters))
-        try fpgmScores.validate(against: groups)
-        // Head 0 of blocks.0.attn by the definition: Σ_v ‖w_0 − w_v‖ over the head's q/k/v rows, biases and proj columns.
-        let group = groups[0]
-        func vector(_ unit: Int) -> [Float] {
-            group.slices.flatMap { slice -> [Float] in
-                let tensor = parameters[slice.key]!
-                let range = slice.indices(ofUnit: unit)
-                return tensor.sliced(axis: slice.axis, range).contiguous().scalars()
+            let fpgm = try Self.plugin("libFPGM.so").criteria[0]
+            let fpgmScores = try fpgm.scores(in: ScoringContext(groups: groups, parameters: parameters))
+            try fpgmScores.validate(against: groups)
+            // Head 0 of blocks.0.attn by the definition: Σ_v ‖w_0 − w_v‖ over the head's q/k/v rows, biases and proj columns.
+            let group = groups[0]
+            func vector(_ unit: Int) -> [Float] {
+                group.slices.flatMap { slice -> [Float] in
+                    let tensor = parameters[slice.key]!
+                    let range = slice.indices(ofUnit: unit)
+                    return tensor.sliced(axis: slice.axis, range).contiguous().scalars()
+                }
             }
-        }
-        let vectors = (0..<group.unitCount).map(vector)
-        let expected = vectors.indices.map { v in zip(vectors[0], vectors[v]).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }.reduce(0, +)
-        #expect(abs(fpgmScores[group.moduleKey]![0] - expected) <= 1e-4 * expected)
+            let vectors = (0..<group.unitCount).map(vector)
+            let expected = vectors.indices.map { v in zip(vectors[0], vectors[v]).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }.reduce(0, +)
+            #expect(abs(fpgmScores[group.moduleKey]![0] - expected) <= 1e-4 * expected)
 
-        let samples = try model.calibrationSamples(prompts: model.randomConditioning(count: 1, seed: 1), settings: TrajectorySettings(steps: 2), seed: 1)
-        let context = ScoringContext(groups: groups, parameters: parameters, calibration: samples, seed: 1)
-        let flowPlugin = try Self.plugin("libGradientFlow.so")
-        try flowPlugin.configure(key: "iterations", value: "3")
-        try flowPlugin.configure(key: "step-size", value: "0.5")
-        let flow = try flowPlugin.criteria[0].scores(in: context)
-        try flow.validate(against: groups)
-        let all = groups.flatMap { flow[$0.moduleKey]! }
-        // Masks started at 1 and flowed apart (measured: 0.001 … 0.92 on this model), deterministically.
-        #expect(all.max()! - all.min()! > 0.5)
-        #expect(try flowPlugin.criteria[0].scores(in: context) == flow)
-        #expect(all.allSatisfy { $0 >= 0 && $0 <= 1.001 })
-        #expect(throws: CriterionError.missingCalibration(criterion: "gradient-flow")) {
-            try flowPlugin.criteria[0].scores(in: ScoringContext(groups: groups, parameters: parameters))
+            let samples = try model.calibrationSamples(prompts: model.randomConditioning(count: 1, seed: 1), settings: TrajectorySettings(steps: 2), seed: 1)
+            let context = ScoringContext(groups: groups, parameters: parameters, calibration: samples, seed: 1)
+            let flowPlugin = try Self.plugin("libGradientFlow.so")
+            try flowPlugin.configure(key: "iterations", value: "3")
+            try flowPlugin.configure(key: "step-size", value: "0.5")
+            let flow = try flowPlugin.criteria[0].scores(in: context)
+            try flow.validate(against: groups)
+            let all = groups.flatMap { flow[$0.moduleKey]! }
+            // Masks started at 1 and flowed apart (measured: 0.001 … 0.92 on this model), deterministically.
+            #expect(all.max()! - all.min()! > 0.5)
+            #expect(try flowPlugin.criteria[0].scores(in: context) == flow)
+            #expect(all.allSatisfy { $0 >= 0 && $0 <= 1.001 })
+            #expect(throws: CriterionError.missingCalibration(criterion: "gradient-flow")) {
+                try flowPlugin.criteria[0].scores(in: ScoringContext(groups: groups, parameters: parameters))
+            }
+            try flowPlugin.configure(key: "iterations", value: "5")
+            try flowPlugin.configure(key: "step-size", value: "0.2")
         }
-        try flowPlugin.configure(key: "iterations", value: "5")
-        try flowPlugin.configure(key: "step-size", value: "0.2")
-        #expect(TensorHandles.shared.liveCount == baseline)
+        #expect(leaked == 0, "the plugins released every handle they received")
     }
 }

@@ -132,3 +132,14 @@ public struct PruningReport: Codable, Sendable {
         [scores.colour, scores.shape, scores.count, scores.position].map { String(Int(($0 * 100).rounded())) }.joined(separator: " / ")
     }
 }
+
+extension LineChart {
+    /// EcoDiff's loss per mask-learning iteration: the total (light) and its reconstruction term (dark), log scale.
+    public static func ecoDiffLoss(_ loss: [LossPoint]) -> LineChart {
+        LineChart(
+            series: [
+                Series(values: loss.map(\.total), colour: (170, 200, 255), name: "total"),
+                Series(values: loss.map(\.reconstruction), colour: (20, 60, 200), name: "reconstruction"),
+            ], xLabel: "iteration", yLabel: "loss (log scale)")
+    }
+}

@@ -91,11 +91,7 @@ public enum PruningReportWriter {
             try PNGFile.write(RGBImage.grid(originalImages, columns: 6), to: path("original.png"))
             try PNGFile.write(RGBImage.grid(prunedImages, columns: 6), to: path("pruned.png"))
             if !run.loss.isEmpty {
-                let chart = LineChart(series: [
-                    LineChart.Series(values: run.loss.map(\.total), colour: (170, 200, 255)),
-                    LineChart.Series(values: run.loss.map(\.reconstruction), colour: (20, 60, 200)),
-                ])
-                try PNGFile.write(chart.render(), to: path("loss.png"))
+                try PNGFile.write(LineChart.ecoDiffLoss(run.loss).render(), to: path("loss.png"))
             }
         }
         return report

@@ -146,6 +146,24 @@ public struct SafetensorsFile: Sendable {
         return Tensor(storage: storage, shape: info.shape)
     }
 
+    /// The tensor named `key` exactly as the file stores it: its dtype, shape and bytes (row-major,
+    /// little-endian), for copying or slicing tensors without converting a single element.
+    ///
+    /// - Throws: ``SafetensorsError/tensorNotFound(path:key:available:nearest:)`` when there is no such tensor,
+    ///   ``SafetensorsError/io(path:operation:reason:)`` when the bytes cannot be read.
+    public func storedTensor(_ key: String) throws(SafetensorsError) -> StoredTensor {
+        guard let info = entries[key] else {
+            throw .tensorNotFound(
+                path: path, key: key, available: entries.count, nearest: Self.nearest(to: key, in: keys))
+        }
+        let count = info.byteRange.count
+        guard count > 0 else { return StoredTensor(unchecked: info.dtype, shape: info.shape, bytes: []) }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
+        defer { buffer.deallocate() }
+        try storedBytes(of: info, into: buffer)
+        return StoredTensor(unchecked: info.dtype, shape: info.shape, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: count)))
+    }
+
     /// A tensor whose stored dtype has no compute dtype: decoded to float32 (then narrowed to `target`).
     private func decodedTensor(_ info: TensorInfo, as target: DType) throws(SafetensorsError) -> Tensor {
         guard info.dtype.isReadable else { throw .unreadableDType(path: path, key: info.key, dtype: info.dtype.name) }

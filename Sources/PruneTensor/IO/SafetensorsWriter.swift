@@ -35,7 +35,23 @@ public enum SafetensorsWriter {
                 path: path, key: "__metadata__", reason: "the name is reserved for the metadata entry")
         }
         let header = makeHeader(keys: keys, tensors: tensors, metadata: metadata, dtype: dtype)
+        try writeAtomically(to: path, header: header) { (output) throws(SafetensorsError) in
+            for key in keys {
+                let tensor = tensors[key]!
+                guard tensor.count > 0 else { continue }
+                let source =
+                    tensor.dtype == dtype && tensor.isContiguous ? tensor : tensor.converted(to: dtype)
+                let start = source.storage.bytes + source.layout.offset * dtype.byteSize
+                try output.append(UnsafeRawBufferPointer(start: start, count: source.count * dtype.byteSize))
+            }
+        }
+    }
 
+    /// Writes `header` (length-prefixed) and then what `body` appends to a registered temporary beside `path`,
+    /// flushes it and renames it over `path`; on any error the temporary is removed and `path` is untouched.
+    static func writeAtomically(
+        to path: String, header: [UInt8], body: (BufferedOutput) throws(SafetensorsError) -> Void
+    ) throws(SafetensorsError) {
         let (directory, name) = split(path)
         let temporaryPath = directory + "/" + TemporaryOutputs.prefix(forOutputNamed: name) + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let registration = TemporaryOutputs.register(temporaryPath)
@@ -54,14 +70,7 @@ public enum SafetensorsWriter {
         try prefix.withUnsafeBufferPointer { (bytes) throws(SafetensorsError) in
             try output.append(UnsafeRawBufferPointer(bytes))
         }
-        for key in keys {
-            let tensor = tensors[key]!
-            guard tensor.count > 0 else { continue }
-            let source =
-                tensor.dtype == dtype && tensor.isContiguous ? tensor : tensor.converted(to: dtype)
-            let start = source.storage.bytes + source.layout.offset * dtype.byteSize
-            try output.append(UnsafeRawBufferPointer(start: start, count: source.count * dtype.byteSize))
-        }
+        try body(output)
         try output.flush()
 
         guard fsync(fd) == 0 else { throw SafetensorsMapping.systemError(path, "fsync") }
@@ -113,7 +122,7 @@ public enum SafetensorsWriter {
     }
 
     /// The directory (`.` when there is none) and last component of `path`.
-    private static func split(_ path: String) -> (directory: String, name: String) {
+    static func split(_ path: String) -> (directory: String, name: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         let directory = String(path[..<slash])
         return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
@@ -121,7 +130,7 @@ public enum SafetensorsWriter {
 }
 
 /// Coalesces small writes into 1 MiB chunks; large blocks go straight to the file.
-private final class BufferedOutput {
+final class BufferedOutput {
     let fd: Int32
     let path: String
     private let buffer: UnsafeMutableRawPointer
