@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PruneTensor", targets: ["PruneTensor"]),
         .library(name: "PruneNN", targets: ["PruneNN"]),
         .library(name: "PruneKit", targets: ["PruneKit"]),
+        .library(name: "PruneTorchCheckpoint", targets: ["PruneTorchCheckpoint"]),
         .library(name: "PruneSDXL", targets: ["PruneSDXL"]),
         .library(name: "PruneFlux", targets: ["PruneFlux"]),
         .library(name: "PruneDemo", targets: ["PruneDemo"]),
@@ -62,8 +63,11 @@ let package = Package(
             resources: [.copy("Resources/clip-merges.txt"), .copy("Resources/open_clip-LICENSE.txt")],
             swiftSettings: swiftSettings),
 
+        // A restricted reader of torch.save files (zip and legacy): tensors only, no code run, no Python.
+        .target(name: "PruneTorchCheckpoint", swiftSettings: swiftSettings),
+
         // The pruning core: schedulers, units and masks, criteria, objective, plan, surgery, export.
-        .target(name: "PruneKit", dependencies: ["PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
+        .target(name: "PruneKit", dependencies: ["PruneNN", "PruneTensor", "PruneTorchCheckpoint"], swiftSettings: swiftSettings),
 
         // Architecture adapters.
         .target(name: "PruneSDXL", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
@@ -147,6 +151,11 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         .testTarget(name: "PruneTensorTests", dependencies: ["PruneTensor", "PruneTestSupport"], swiftSettings: swiftSettings),
+        // The restricted torch.save reader and the EcoDiff λ import built on it.
+        .testTarget(
+            name: "PruneTorchCheckpointTests",
+            dependencies: ["PruneTorchCheckpoint", "PruneKit", "PruneSDXL", "PruneNN", "PruneTensor", "PruneTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "PruneTokenizersTests", dependencies: ["PruneTokenizers", "PruneTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneNNTests", dependencies: ["PruneTestSupport", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
         .testTarget(name: "PruneKitTests", dependencies: ["PruneTestSupport", "PruneKit", "PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
