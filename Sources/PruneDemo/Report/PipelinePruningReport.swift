@@ -181,10 +181,7 @@ public struct PipelinePruningReport: Codable, Sendable {
                        first.total, last.total, first.reconstruction, last.reconstruction, loss.count, first.kept * 100, last.kept * 100), "",
             ]
         }
-        lines += ["## Kept units per module", "", "| module | kind | kept | of | parameters removed |", "|---|---|---|---|---|"]
-        for row in modules {
-            lines.append("| `\(row.module)` | \(row.kind.rawValue) | \(row.kept) | \(row.units) | \(count(row.parametersRemoved)) |")
-        }
+        lines += ["## Kept units per module", ""] + PlanRow.markdownTable(modules)
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -121,15 +121,20 @@ public struct PruningReport: Codable, Sendable {
                        first.total, last.total, first.reconstruction, last.reconstruction, loss.count, first.kept * 100, last.kept * 100), "",
             ]
         }
-        lines += ["## Kept units per module", "", "| module | kind | kept | of | parameters removed |", "|---|---|---|---|---|"]
-        for row in modules {
-            lines.append("| `\(row.module)` | \(row.kind.rawValue) | \(row.kept) | \(row.units) | \(count(row.parametersRemoved)) |")
-        }
+        lines += ["## Kept units per module", ""] + PlanRow.markdownTable(modules)
         return lines.joined(separator: "\n") + "\n"
     }
 
     private func scores(_ scores: AdherenceScores) -> String {
         [scores.colour, scores.shape, scores.count, scores.position].map { String(Int(($0 * 100).rounded())) }.joined(separator: " / ")
+    }
+}
+
+extension PlanRow {
+    /// A report's "kept units per module" table: a header, a separator and one line per row.
+    static func markdownTable(_ rows: [PlanRow]) -> [String] {
+        ["| module | kind | kept | of | parameters removed |", "|---|---|---|---|---|"]
+            + rows.map { "| `\($0.module)` | \($0.kind.rawValue) | \($0.kept) | \($0.units) | \($0.parametersRemoved.formatted(.number.grouping(.automatic))) |" }
     }
 }
 

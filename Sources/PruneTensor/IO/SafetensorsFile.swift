@@ -398,25 +398,10 @@ public struct SafetensorsFile: Sendable {
         for candidate in keys {
             let other = Array(candidate.utf8)
             guard abs(other.count - target.count) <= limit else { continue }
-            let distance = editDistance(target, other)
+            let distance = EditDistance.bytes(target, other)
             if distance <= limit { scored.append((distance, candidate)) }
         }
         return scored.sorted { ($0.distance, $0.key) < ($1.distance, $1.key) }.prefix(3).map(\.key)
-    }
-
-    private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        if a.isEmpty { return b.count }
-        var row = Array(0...b.count)
-        for i in 1...a.count {
-            var diagonal = row[0]
-            row[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                let above = row[j]
-                row[j] = min(above + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1))
-                diagonal = above
-            }
-        }
-        return row[b.count]
     }
 }
 
