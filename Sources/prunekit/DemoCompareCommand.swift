@@ -103,8 +103,8 @@ struct DemoCompareCommand: ParsableCommand {
                         printProgress("\(name) \(criterionName)\(share): \(progress.message)")
                     })
                 if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
-                    ecodiff = PruneEcoDiff.configured(ecodiff, settings: model.ecoDiffSettings, epochs: epochs, learningRate: nil)
-                    ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context)
+                    ecodiff = ecodiff.configured(settings: model.ecoDiffSettings, epochs: epochs)
+                    ecodiff.lambdas = try ecodiff.learnLambdas(in: context)
                     criterion = ecodiff
                     context.progress = { _ in }
                 }

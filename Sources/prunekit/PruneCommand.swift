@@ -231,11 +231,11 @@ struct PruneCommand: ParsableCommand {
     var reportDirectory: String? { report ?? (isDemoDefault ? DemoDefaults.report : nil) }
     /// The out-of-the-box run replaces its own default folders; anything named explicitly needs --overwrite.
     var replacesOutputs: Bool { overwrite || (isDemoDefault && out == nil && report == nil) }
-    var checkpointPath: String { checkpoint ?? PruneCheckpoint.defaultPath(forOutput: outputDirectory) }
+    var checkpointPath: String { checkpoint ?? EcoDiffCheckpoint.defaultPath(forOutput: outputDirectory) }
 
     /// How the ecodiff run saves and resumes: the settings below must match for a resume.
-    var checkpointing: PruneEcoDiff.Checkpointing {
-        PruneEcoDiff.Checkpointing(
+    var checkpointing: EcoDiffCheckpointing {
+        EcoDiffCheckpointing(
             path: checkpointPath, everySteps: checkpointEvery, resume: resume,
             identity: [
                 "prunekit.model": modelDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "none",
@@ -295,22 +295,31 @@ struct PruneCommand: ParsableCommand {
 
         let name = given?.name ?? criterion.name
         let target = given.map(\.target) ?? recordedTarget
-        let start = Date()
+        // The ETA counts from this run's first counted step (a resumed run starts part-way through the total).
+        var start = Date()
+        var completedBefore: Int?
         var context = ScoringContext(
             groups: groups, parameters: parameters, calibration: calibration, seed: seed,
             progress: { progress in
                 let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
                 var eta = ""
+                if progress.total == 0, completedBefore == nil { start = Date() }
                 if progress.total > 0, progress.completed > 0 {
+                    let before = completedBefore ?? (progress.completed - 1)
+                    completedBefore = before
                     let elapsed = Date().timeIntervalSince(start)
-                    eta = String(format: " ETA %.0fs", elapsed / Double(progress.completed) * Double(progress.total - progress.completed))
+                    eta = String(format: " ETA %.0fs", elapsed / Double(progress.completed - before) * Double(progress.total - progress.completed))
                 }
                 printProgress("\(name)\(share): \(progress.message)\(eta)")
             })
         if given == nil, var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
-            ecodiff = PruneEcoDiff.configured(
-                ecodiff, settings: loaded.ecoDiffSettings, epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight)
-            ecodiff.lambdas = try PruneEcoDiff.train(ecodiff, context: context, checkpointing: checkpointing) { lossHistory.append($0) }
+            ecodiff = ecodiff.configured(settings: loaded.ecoDiffSettings, epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight)
+            ecodiff.lambdas = try ecodiff.learnLambdas(in: context, checkpointing: checkpointing) { iteration in
+                lossHistory.append(
+                    LossPoint(
+                        iteration: iteration.iteration, total: iteration.loss, reconstruction: iteration.reconstruction,
+                        penalty: iteration.penalty, kept: iteration.kept))
+            }
             criterion = ecodiff
             context.progress = { _ in }
         }

@@ -73,7 +73,7 @@ import Testing
         #expect(report.loss.count == 72)  // one epoch over the 72 prompts
         #expect(FileManager.default.fileExists(atPath: work + "/" + DemoDefaults.report + "/loss.png"))
         #expect(DemoModelDirectory.isDemoModel(work + "/" + DemoDefaults.output))
-        #expect(!FileManager.default.fileExists(atPath: PruneCheckpoint.defaultPath(forOutput: work + "/" + DemoDefaults.output)))
+        #expect(!FileManager.default.fileExists(atPath: EcoDiffCheckpoint.defaultPath(forOutput: work + "/" + DemoDefaults.output)))
     }
 
     @Test("The embedded models are found through PRUNEKIT_MODELS first; a folder list without them names where it looked")

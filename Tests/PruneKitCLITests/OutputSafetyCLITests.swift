@@ -150,9 +150,9 @@ import Testing
         let root = try Self.workspace()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let out = root + "/out"
-        let checkpoint = PruneCheckpoint.defaultPath(forOutput: out)
+        let checkpoint = EcoDiffCheckpoint.defaultPath(forOutput: out)
         let identity = try PruneCommand.parse(Array(Self.ecodiff(root, out: out).dropFirst())).checkpointing.identity
-        try PruneCheckpoint(lambdas: [:], optimizer: .init(stepCount: 1, tensors: [:]), nextEpoch: 1, nextPrompt: 0, identity: identity)
+        try EcoDiffCheckpoint(lambdas: [:], optimizer: .init(stepCount: 1, tensors: [:]), nextEpoch: 1, nextPrompt: 0, identity: identity)
             .write(to: checkpoint)
         var outcome = try CLIProcess.run(Self.ecodiff(root, out: out))
         #expect(outcome.status == 1)

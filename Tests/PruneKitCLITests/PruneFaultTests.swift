@@ -1,4 +1,5 @@
 import Foundation
+import PruneKit
 import PruneTensor
 import PruneTestSupport
 import Testing
@@ -75,7 +76,7 @@ import Testing
         let directory = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let out = directory + "/out"
-        let checkpoint = PruneCheckpoint.defaultPath(forOutput: out)
+        let checkpoint = EcoDiffCheckpoint.defaultPath(forOutput: out)
         let arguments = PruneResumeTests.arguments(out: out, epochs: 400)
         let identity = try PruneCommand.parse(Array(arguments.dropFirst())).checkpointing.identity
         // A checkpoint is written after every optimizer step and lives under its temporary name for well under a
@@ -88,7 +89,7 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: out))
             if FileManager.default.fileExists(atPath: checkpoint) {
                 // Whatever is under the real name is a complete checkpoint of this run.
-                let saved = try PruneCheckpoint.load(path: checkpoint, expecting: identity)
+                let saved = try EcoDiffCheckpoint.load(path: checkpoint, expecting: identity)
                 #expect(!saved.lambdas.isEmpty)
                 #expect(saved.lambdas.values.allSatisfy { $0.scalars().allSatisfy { $0.isFinite } })
             }
@@ -138,7 +139,7 @@ import Testing
         // prompt 5 is NaN.
         try Self.embeddings(count: 5, nanPrompt: 4, to: embeddings)
         let out = directory + "/out"
-        let checkpoint = PruneCheckpoint.defaultPath(forOutput: out)
+        let checkpoint = EcoDiffCheckpoint.defaultPath(forOutput: out)
         let arguments = Self.ecodiffArguments(embeddings: embeddings, out: out)
 
         let message = PruneCommandTests.failureMessage(arguments)
@@ -146,7 +147,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
         // The checkpoint is the one written after prompt 4: finite λ, and training would continue at prompt 5.
         let identity = try PruneCommand.parse(Array(arguments.dropFirst())).checkpointing.identity
-        let saved = try PruneCheckpoint.load(path: checkpoint, expecting: identity)
+        let saved = try EcoDiffCheckpoint.load(path: checkpoint, expecting: identity)
         #expect(saved.nextEpoch == 0 && saved.nextPrompt == 4)
         #expect(saved.optimizer.stepCount == 1)
         #expect(!saved.lambdas.isEmpty)
@@ -161,7 +162,7 @@ import Testing
         let embeddings = directory + "/prompts.safetensors"
         try Self.embeddings(count: 5, nanPrompt: 0, to: embeddings)
         let out = directory + "/out"
-        let checkpoint = PruneCheckpoint.defaultPath(forOutput: out)
+        let checkpoint = EcoDiffCheckpoint.defaultPath(forOutput: out)
         let message = try #require(PruneCommandTests.failureMessage(Self.ecodiffArguments(embeddings: embeddings, out: out)))
         #expect(message.hasPrefix("ecodiff: the loss became nan at epoch 1 prompt 1; "))
         #expect(!FileManager.default.fileExists(atPath: out))

@@ -1,4 +1,5 @@
 import Foundation
+import PruneKit
 import PruneTensor
 import PruneTestSupport
 import Testing
@@ -35,7 +36,7 @@ import Testing
         try CLITests.run(Self.arguments(out: reference, epochs: epochs))
 
         let interrupted = directory + "/interrupted"
-        let checkpoint = PruneCheckpoint.defaultPath(forOutput: interrupted)
+        let checkpoint = EcoDiffCheckpoint.defaultPath(forOutput: interrupted)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = Self.arguments(out: interrupted, epochs: epochs)
@@ -68,9 +69,9 @@ import Testing
         let out = directory + "/out"
         var identity = try PruneCommand.parse(Array(Self.arguments(out: out, epochs: 2).dropFirst())).checkpointing.identity
         identity["prunekit.seed"] = "99"
-        try PruneCheckpoint(
+        try EcoDiffCheckpoint(
             lambdas: [:], optimizer: .init(stepCount: 1, tensors: [:]), nextEpoch: 1, nextPrompt: 0, identity: identity
-        ).write(to: PruneCheckpoint.defaultPath(forOutput: out))
+        ).write(to: EcoDiffCheckpoint.defaultPath(forOutput: out))
         #expect {
             try CLITests.run(Self.arguments(out: out, epochs: 2) + ["--resume"])
         } throws: { error in

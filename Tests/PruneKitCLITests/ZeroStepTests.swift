@@ -38,7 +38,7 @@ import Testing
         arguments[arguments.firstIndex(of: "--steps")! + 1] = "2"
         #expect(PruneCommandTests.failureMessage(arguments + ["--epochs", "0"]) == "--epochs must be at least 1, got 0")
         #expect(!FileManager.default.fileExists(atPath: out))
-        #expect(!FileManager.default.fileExists(atPath: PruneCheckpoint.defaultPath(forOutput: out)))
+        #expect(!FileManager.default.fileExists(atPath: EcoDiffCheckpoint.defaultPath(forOutput: out)))
     }
 
     @Test("every scheduler preset asked for zero steps throws invalidStepCount", arguments: SchedulerPreset.allCases)

@@ -130,6 +130,32 @@ import Testing
         #expect(scores.byModule.values.flatMap { $0 }.allSatisfy { $0 > 0 })
     }
 
+    @Test("EcoDiff's mask learning resumes in the library: a run stopped after a step and resumed ends with the uninterrupted λ")
+    func ecodiffResumesInTheLibrary() throws {
+        struct Stop: Error {}
+        let context = try Self.sdxlContext()
+        let criterion = EcoDiffCriterion(
+            parametrization: .sigmoid, objective: EcoDiffObjective(penalty: .l1Lambda, penaltyWeight: 0.5),
+            schedule: MaskTrainingSchedule(epochs: 3, accumulationSteps: 1), initialValue: 0)
+        let whole = try criterion.learnLambdas(in: context)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ecodiff-resume-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func checkpointing(resume: Bool, run: String = "a") -> EcoDiffCheckpointing {
+            EcoDiffCheckpointing(path: path, everySteps: 1, resume: resume, identity: ["run": run])
+        }
+        #expect(throws: Stop.self) {
+            try criterion.learnLambdas(in: context, checkpointing: checkpointing(resume: false)) { if $0.iteration == 2 { throw Stop() } }
+        }
+        let saved = try EcoDiffCheckpoint.load(path: path, expecting: ["run": "a"])
+        #expect(saved.nextEpoch == 1 && saved.nextPrompt == 0 && saved.optimizer.stepCount == 1, "the state after the first step")
+        #expect(throws: EcoDiffCheckpointError.self) { try criterion.learnLambdas(in: context, checkpointing: checkpointing(resume: true, run: "b")) }
+        var iterations: [Int] = []
+        let resumed = try criterion.learnLambdas(in: context, checkpointing: checkpointing(resume: true)) { iterations.append($0.iteration) }
+        #expect(iterations == [2, 3])
+        #expect(resumed == whole)
+        #expect(!FileManager.default.fileExists(atPath: path), "a finished run removes its checkpoint")
+    }
+
     @Test("EcoDiff with one tiny training iteration scores units by their raw λ, clamped only for the kinds asked")
     func ecodiffOnFixture() throws {
         let context = try Self.sdxlContext()

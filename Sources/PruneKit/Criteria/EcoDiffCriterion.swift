@@ -13,7 +13,8 @@ import PruneTensor
 ///
 /// The trainer's mask-noise seed is the context's seed (``MaskTrainingSchedule/seed`` is replaced).
 /// With ``lambdas`` set, the criterion skips training and scores those λ (e.g. a resumed or loaded mask
-/// checkpoint).
+/// checkpoint). Training itself is ``learnLambdas(in:checkpointing:onIteration:)``, which also saves and resumes
+/// (``EcoDiffCheckpoint``); `scores` calls it without checkpoints.
 ///
 /// This implementation matches: EcoDiff `binarize` on load (`lambs.clamp(min=0)` for FFN and norm hooks,
 /// none for attention), with λ learned by `scripts/train.py` (see ``MaskTrainer``).
@@ -58,26 +59,7 @@ public struct EcoDiffCriterion: PruningCriterion {
         if let lambdas {
             learned = lambdas
         } else {
-            try context.requireCalibration(for: name)
-            let masks = MaskSet(groups: context.groups, parametrization: parametrization, initialValue: initialValue)
-            var schedule = self.schedule
-            schedule.seed = context.seed
-            var trainer = MaskTrainer(
-                masks: masks, objective: objective,
-                optimizer: MaskTrainer.optimizer(
-                    for: masks, learningRates: learningRates, defaultLearningRate: 0.1, weightDecay: weightDecay),
-                schedule: schedule)
-            let total = schedule.epochs * context.calibration.count
-            var completed = 0
-            try trainer.train(context.calibration) { event in
-                completed += 1
-                context.progress(
-                    ScoringProgress(
-                        criterion: name, completed: completed, total: total,
-                        message: "epoch \(event.epoch) prompt \(event.prompt) loss \(event.value.total)"))
-            }
-            masks.zeroGradients()
-            learned = masks.lambdas.mapValues { $0.scalars() }
+            learned = try learnLambdas(in: context)
         }
         var scores = UnitScores()
         for group in context.groups {

@@ -160,6 +160,9 @@ public enum CriterionError: Error, Sendable, Equatable, CustomStringConvertible 
     case scoreShape(module: String, expected: Int, actual: Int)
     /// A module's masked activation was not seen in the forward pass (the model does not mask it).
     case activationNotObserved(module: String)
+    /// Mask learning's loss stopped being finite at (0-based) `epoch` and `prompt`; `checkpoint` holds the last good
+    /// state, when one was written.
+    case nonFiniteLoss(criterion: String, value: Float, epoch: Int, prompt: Int, checkpoint: String?)
 
     public var description: String {
         switch self {
@@ -174,6 +177,9 @@ public enum CriterionError: Error, Sendable, Equatable, CustomStringConvertible 
             "module \(module): expected \(expected) scores, got \(actual)"
         case .activationNotObserved(let module):
             "module \(module): its masked activation was not seen in the forward pass"
+        case .nonFiniteLoss(let criterion, let value, let epoch, let prompt, let checkpoint):
+            "\(criterion): the loss became \(value) at epoch \(epoch + 1) prompt \(prompt + 1); "
+                + (checkpoint.map { "the last good state is in \($0)" } ?? "no checkpoint was kept")
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import PruneKit
 import PruneNN
 import PruneTensor
 
@@ -7,23 +6,34 @@ import PruneTensor
 /// optimizer steps: λ per module (`lambda.<module key>`), the AdamW moments (`exp_avg.…`, `exp_avg_sq.…`),
 /// and in the metadata the optimizer step count, the next (epoch, prompt) to run, and the run's identity —
 /// model, embeddings, seed, steps and epochs must match for `--resume` to continue it.
-struct PruneCheckpoint {
+public struct EcoDiffCheckpoint: Sendable {
     static let lambdaPrefix = "lambda."
 
-    var lambdas: [String: Tensor]
-    var optimizer: AdamWState
+    /// λ by module key, `[units]` each.
+    public var lambdas: [String: Tensor]
+    public var optimizer: AdamWState
     /// Where training continues.
-    var nextEpoch: Int
-    var nextPrompt: Int
+    public var nextEpoch: Int
+    public var nextPrompt: Int
     /// What the run was started with; a resume with other settings is refused.
-    var identity: [String: String]
+    public var identity: [String: String]
+
+    public init(lambdas: [String: Tensor], optimizer: AdamWState, nextEpoch: Int, nextPrompt: Int, identity: [String: String]) {
+        self.lambdas = lambdas
+        self.optimizer = optimizer
+        self.nextEpoch = nextEpoch
+        self.nextPrompt = nextPrompt
+        self.identity = identity
+    }
 
     /// The default checkpoint path for an output directory: beside it, `<out>.resume.safetensors`.
-    static func defaultPath(forOutput out: String) -> String {
+    public static func defaultPath(forOutput out: String) -> String {
         URL(fileURLWithPath: out).standardizedFileURL.path + ".resume.safetensors"
     }
 
-    func write(to path: String) throws {
+    /// Writes the checkpoint atomically (creating its folder).
+    /// - Throws: file errors.
+    public func write(to path: String) throws {
         var tensors = optimizer.tensors
         for (module, lambda) in lambdas { tensors[Self.lambdaPrefix + module] = lambda }
         var metadata = identity
@@ -37,17 +47,17 @@ struct PruneCheckpoint {
     }
 
     /// Reads a checkpoint and checks it belongs to a run with `identity`.
-    /// - Throws: `CLIError.invalidFile` naming the file and the first setting that differs.
-    static func load(path: String, expecting identity: [String: String]) throws -> PruneCheckpoint {
+    /// - Throws: ``EcoDiffCheckpointError`` naming the file and the first setting that differs; file errors.
+    public static func load(path: String, expecting identity: [String: String]) throws -> EcoDiffCheckpoint {
         let file = try SafetensorsFile.open(path)
         for (key, value) in identity.sorted(by: { $0.key < $1.key }) where file.metadata[key] != value {
-            throw CLIError.invalidFile(
+            throw EcoDiffCheckpointError(
                 path: path, reason: "was written by a run with \(key) = \(file.metadata[key] ?? "nothing"), this run has \(value)")
         }
         guard let steps = file.metadata["prunekit.optimizer_steps"].flatMap(Int.init),
             let epoch = file.metadata["prunekit.next_epoch"].flatMap(Int.init),
             let prompt = file.metadata["prunekit.next_prompt"].flatMap(Int.init)
-        else { throw CLIError.invalidFile(path: path, reason: "is not a prunekit resume checkpoint (no training position)") }
+        else { throw EcoDiffCheckpointError(path: path, reason: "is not a prunekit resume checkpoint (no training position)") }
         var lambdas: [String: Tensor] = [:]
         var moments: [String: Tensor] = [:]
         for key in file.keys {
@@ -59,8 +69,21 @@ struct PruneCheckpoint {
                 moments[key] = tensor
             }
         }
-        return PruneCheckpoint(
+        return EcoDiffCheckpoint(
             lambdas: lambdas, optimizer: AdamWState(stepCount: steps, tensors: moments), nextEpoch: epoch,
             nextPrompt: prompt, identity: identity)
     }
+}
+
+/// A checkpoint file that cannot continue this run.
+public struct EcoDiffCheckpointError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "\(path): \(reason)" }
 }
