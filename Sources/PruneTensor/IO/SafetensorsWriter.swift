@@ -99,24 +99,31 @@ public enum SafetensorsWriter {
     static func makeHeader(
         keys: [String], tensors: [String: Tensor], metadata: [String: String], dtype: DType
     ) -> [UInt8] {
-        var entries: [String] = []
+        makeHeader(
+            entries: keys.map { key in
+                let tensor = tensors[key]!
+                return (key, dtype.safetensorsName, tensor.shape, tensor.count * dtype.byteSize)
+            }, metadata: metadata)
+    }
+
+    /// The header bytes for `entries` laid out back to back in order (each `byteCount` long), `__metadata__`
+    /// first when `metadata` is not empty, space-padded to a multiple of 8.
+    static func makeHeader(entries: [(key: String, dtype: String, shape: [Int], byteCount: Int)], metadata: [String: String]) -> [UInt8] {
+        var fields: [String] = []
         if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted().map {
-                SafetensorsJSON.quoted($0) + ":" + SafetensorsJSON.quoted(metadata[$0]!)
-            }
-            entries.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
+            let pairs = metadata.keys.sorted().map { SafetensorsJSON.quoted($0) + ":" + SafetensorsJSON.quoted(metadata[$0]!) }
+            fields.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
         }
         var offset = 0
-        for key in keys {
-            let tensor = tensors[key]!
-            let end = offset + tensor.count * dtype.byteSize
-            let shape = tensor.shape.map(String.init).joined(separator: ",")
-            entries.append(
-                SafetensorsJSON.quoted(key) + ":{\"dtype\":\"\(dtype.safetensorsName)\",\"shape\":[\(shape)],"
+        for entry in entries {
+            let end = offset + entry.byteCount
+            let shape = entry.shape.map(String.init).joined(separator: ",")
+            fields.append(
+                SafetensorsJSON.quoted(entry.key) + ":{\"dtype\":\"\(entry.dtype)\",\"shape\":[\(shape)],"
                     + "\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
-        var bytes = Array(("{" + entries.joined(separator: ",") + "}").utf8)
+        var bytes = Array(("{" + fields.joined(separator: ",") + "}").utf8)
         bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - bytes.count % 8) % 8))
         return bytes
     }

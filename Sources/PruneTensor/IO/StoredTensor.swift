@@ -84,23 +84,11 @@ extension SafetensorsWriter {
         if keys.contains("__metadata__") {
             throw .invalidTensorName(path: path, key: "__metadata__", reason: "the name is reserved for the metadata entry")
         }
-        var entries: [String] = []
-        if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted().map { SafetensorsJSON.quoted($0) + ":" + SafetensorsJSON.quoted(metadata[$0]!) }
-            entries.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
-        }
-        var offset = 0
-        for key in keys {
-            let tensor = tensors[key]!
-            let end = offset + tensor.bytes.count
-            let shape = tensor.shape.map(String.init).joined(separator: ",")
-            entries.append(
-                SafetensorsJSON.quoted(key) + ":{\"dtype\":\"\(tensor.dtype.name)\",\"shape\":[\(shape)],"
-                    + "\"data_offsets\":[\(offset),\(end)]}")
-            offset = end
-        }
-        var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
-        header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
+        let header = makeHeader(
+            entries: keys.map { key in
+                let tensor = tensors[key]!
+                return (key, tensor.dtype.name, tensor.shape, tensor.bytes.count)
+            }, metadata: metadata)
         try writeAtomically(to: path, header: header) { (output) throws(SafetensorsError) in
             for key in keys {
                 try tensors[key]!.bytes.withUnsafeBytes { raw in Result { () throws(SafetensorsError) in try output.append(raw) } }.get()
