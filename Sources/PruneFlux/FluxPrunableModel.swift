@@ -58,20 +58,23 @@ public final class FluxPrunableModel: PrunableModel {
 
     public func trajectory(conditioning: PromptConditioning, settings: TrajectorySettings, seed: UInt64) throws -> PreparedTrajectory {
         let resolved = try settings.resolved(defaults: defaultTrajectorySettings)
-        guard case .flowMatchEulerDiscrete(let config) = resolved.scheduler.configuration else {
+        guard case .flowMatchEulerDiscrete(let config) = resolved.schedulerConfiguration else {
             throw PrunableModelError.badSetting(
-                "FLUX samples with FlowMatchEulerDiscreteScheduler; preset \(resolved.scheduler.rawValue) uses \(resolved.scheduler.configuration.className)")
+                "FLUX samples with FlowMatchEulerDiscreteScheduler, not \(resolved.schedulerConfiguration.className)"
+                    + (settings.schedulerConfiguration == nil ? " (preset \(resolved.scheduler.rawValue))" : ""))
         }
-        guard resolved.height >= 16, resolved.width >= 16 else {
-            throw PrunableModelError.badSetting("FLUX images are at least 16×16 pixels, got \(resolved.height)×\(resolved.width)")
+        // FluxPipeline.prepare_latents: 2·(H // 2f) × 2·(W // 2f) latent rows and columns (f: the VAE scale factor), packed 2×2.
+        let packing = 2 * resolved.vaeScaleFactor
+        guard resolved.height >= packing, resolved.width >= packing else {
+            throw PrunableModelError.badSetting("FLUX images are at least \(packing)×\(packing) pixels, got \(resolved.height)×\(resolved.width)")
         }
-        // FluxPipeline.prepare_latents: 2·(H // 16) × 2·(W // 16) latent rows and columns, packed 2×2.
-        let (rows, columns) = (2 * (resolved.height / 16), 2 * (resolved.width / 16))
+        let (rows, columns) = (2 * (resolved.height / packing), 2 * (resolved.width / packing))
         let sampler = try FluxSampler(
             transformer: transformer, scheduler: try FlowMatchEulerDiscreteScheduler(config: config), steps: resolved.steps,
             guidanceScale: resolved.guidanceScale, promptEmbeds: try conditioning.required("prompt_embeds"),
             pooledPromptEmbeds: try conditioning.required("pooled_prompt_embeds"), latentHeight: rows, latentWidth: columns)
-        return PreparedTrajectory(sampler, noiseShape: [1, (rows / 2) * (columns / 2), transformer.configuration.inChannels])
+        return PreparedTrajectory(
+            sampler, noiseShape: [1, (rows / 2) * (columns / 2), transformer.configuration.inChannels], settings: resolved)
     }
 
     public func configurationJSON(sourceDirectory: String?) throws -> Data {

@@ -50,12 +50,10 @@ public struct FluxSampler {
 
     /// Runs every step from packed `noise`; `onStep(i, latents)` sees the latents after each step.
     public func run(noise: Tensor, masks: UnitMasks = .none, onStep: (Int, Tensor) -> Void = { _, _ in }) throws -> Tensor {
-        var latents = noise
-        for index in 0..<stepCount {
-            latents = try step(latents, index: index, masks: masks)
-            onStep(index, latents)
+        try unroll(noise: noise, masks: { _ in masks }) { step in
+            onStep(step.index, step.output)
+            return .proceed
         }
-        return latents
     }
 }
 

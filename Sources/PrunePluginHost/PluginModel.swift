@@ -84,7 +84,7 @@ public final class PluginModel: PrunableModel {
             throw PrunableModelError.badSetting(
                 "\(architecture.name) image sizes are positive multiples of 8, got \(filled.height ?? 0)×\(filled.width ?? 0)")
         }
-        var scheduler = try (filled.scheduler?.configuration ?? architecture.scheduler).makeScheduler()
+        var scheduler = try (filled.schedulerConfiguration ?? filled.scheduler?.configuration ?? architecture.scheduler).makeScheduler()
         try scheduler.setTimesteps(steps, mu: nil)
         var tensors: [String: Tensor] = [:]
         for name in conditioningShapes.keys { tensors[name] = try conditioning.required(name) }

@@ -10,12 +10,16 @@ public final class SDXLPrunableModel: PrunableModel {
     public let unet: UNet2DConditionModel
     public let parameters: ParameterStore
     public let defaultTrajectorySettings: TrajectorySettings
+    /// Whether the default image size is the U-Net's own (`sample_size` latents), so it follows the VAE scale factor.
+    let sizeFollowsVAE: Bool
 
     /// - Parameter defaults: the schedule, steps, guidance and size to sample with; unset fields fall back
-    ///   to SDXL base's scheduler and `sample_size × 8` pixels.
+    ///   to SDXL base's scheduler and `sample_size × 8` pixels (`× vae_scale_factor` when a trajectory's
+    ///   settings give one).
     public init(unet: UNet2DConditionModel, parameters: ParameterStore, defaults: TrajectorySettings = TrajectorySettings()) {
         self.unet = unet
         self.parameters = parameters
+        sizeFollowsVAE = defaults.height == nil && defaults.width == nil
         let pixels = (unet.configuration.sampleSize ?? 128) * 8
         defaultTrajectorySettings = defaults.filled(
             from: TrajectorySettings(scheduler: .sdxlBase, height: pixels, width: pixels))
@@ -54,14 +58,24 @@ public final class SDXLPrunableModel: PrunableModel {
             masks: masks)
     }
 
+    /// The SDXL pipeline's loop. Besides the prompt embeddings, `conditioning` may hold the pipeline's
+    /// micro-conditioning arguments as `[2]` tensors: `original_size` and `target_size` (height, width; default
+    /// the image size) and `crops_coords_top_left` (top, left; default 0, 0).
     public func trajectory(conditioning: PromptConditioning, settings: TrajectorySettings, seed: UInt64) throws -> PreparedTrajectory {
-        let resolved = try settings.resolved(defaults: defaultTrajectorySettings)
-        guard resolved.height % 8 == 0, resolved.width % 8 == 0 else {
-            throw PrunableModelError.badSetting("SDXL image sizes are multiples of 8, got \(resolved.height)×\(resolved.width)")
+        var settings = settings
+        if sizeFollowsVAE, let factor = settings.vaeScaleFactor {
+            let pixels = (unet.configuration.sampleSize ?? 128) * factor
+            settings.height = settings.height ?? pixels
+            settings.width = settings.width ?? pixels
         }
-        let latentShape = [1, unet.configuration.inChannels, resolved.height / 8, resolved.width / 8]
+        let resolved = try settings.resolved(defaults: defaultTrajectorySettings)
+        let factor = resolved.vaeScaleFactor
+        guard resolved.height % factor == 0, resolved.width % factor == 0 else {
+            throw PrunableModelError.badSetting("SDXL image sizes are multiples of \(factor), got \(resolved.height)×\(resolved.width)")
+        }
+        let latentShape = [1, unet.configuration.inChannels, resolved.height / factor, resolved.width / factor]
         let sampler = try SDXLSampler(
-            unet: unet, scheduler: try resolved.scheduler.configuration.makeScheduler(), steps: resolved.steps,
+            unet: unet, scheduler: try resolved.schedulerConfiguration.makeScheduler(), steps: resolved.steps,
             guidanceScale: resolved.guidanceScale,
             conditioning: SDXLConditioning(
                 promptEmbeds: try conditioning.required("prompt_embeds"),
@@ -70,8 +84,27 @@ public final class SDXLPrunableModel: PrunableModel {
                     : conditioning.optional("pooled_prompt_embeds") ?? Tensor.zeros([1, 0]),
                 negativePromptEmbeds: conditioning.optional("negative_prompt_embeds"),
                 negativePooledPromptEmbeds: conditioning.optional("negative_pooled_prompt_embeds")),
-            microConditioning: SDXLMicroConditioning(height: resolved.height, width: resolved.width))
-        return PreparedTrajectory(SDXLTrajectory(sampler: sampler, latentShape: latentShape, seed: seed), noiseShape: latentShape)
+            microConditioning: try Self.microConditioning(conditioning, height: resolved.height, width: resolved.width))
+        return PreparedTrajectory(
+            SDXLTrajectory(sampler: sampler, latentShape: latentShape, seed: seed), noiseShape: latentShape, settings: resolved)
+    }
+
+    /// The pipeline's micro-conditioning from `original_size`, `crops_coords_top_left` and `target_size` in
+    /// `conditioning` (`[2]` each), defaulting to an image of `height × width` without a crop.
+    /// - Throws: ``PrunableModelError/badSetting(_:)`` for a tensor that is not two values.
+    static func microConditioning(_ conditioning: PromptConditioning, height: Int, width: Int) throws -> SDXLMicroConditioning {
+        func pair(_ name: String, default value: (Int, Int)) throws -> (Int, Int) {
+            guard let tensor = conditioning.optional(name) else { return value }
+            let values = tensor.scalars()
+            guard values.count == 2 else {
+                throw PrunableModelError.badSetting("\(conditioning.source): \(name) must hold two values, got \(tensor.shape)")
+            }
+            return (Int(values[0]), Int(values[1]))
+        }
+        return SDXLMicroConditioning(
+            originalSize: try pair("original_size", default: (height, width)),
+            cropsCoordinatesTopLeft: try pair("crops_coords_top_left", default: (0, 0)),
+            targetSize: try pair("target_size", default: (height, width)))
     }
 
     public func configurationJSON(sourceDirectory: String?) throws -> Data {

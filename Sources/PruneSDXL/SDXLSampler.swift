@@ -129,25 +129,23 @@ public struct SDXLSampler {
                 sample: scaled, timestep: timestep, encoderHiddenStates: encoderHiddenStates, textEmbeds: textEmbeds,
                 timeIDs: timeIDs, timestepCondition: timestepCondition),
             masks: masks)
-        if usesClassifierFreeGuidance {
-            let halves = prediction.chunked(2, axis: 0)
-            prediction = halves[0] + (halves[1] - halves[0]) * guidanceScale
-        }
+        if usesClassifierFreeGuidance { prediction = ClassifierFreeGuidance.combine(batched: prediction, scale: guidanceScale) }
         return scheduler.step(modelOutput: prediction, stepIndex: index, sample: latents, noise: noise)
     }
 
-    /// Runs every step from `noise`; `stepNoise(i)` supplies injected noise where the scheduler needs it and
+    /// Runs every step from `noise` (through ``SDXLTrajectory`` and PruneKit's one unroll loop); `stepNoise(i)`
+    /// supplies injected noise where the scheduler needs it (asked in step order, before the first step) and
     /// `onStep(i, latents)` sees the latents after each step.
     public func run(
         noise: Tensor, masks: UnitMasks = .none, stepNoise: (Int) -> Tensor? = { _ in nil },
         onStep: (Int, Tensor) -> Void = { _, _ in }
     ) throws -> Tensor {
-        var latents = initialLatents(noise: noise)
-        for index in 0..<stepCount {
-            latents = try step(latents, index: index, masks: masks, noise: scheduler.needsNoise(atStep: index) ? stepNoise(index) : nil)
-            onStep(index, latents)
+        var injected: [Int: Tensor] = [:]
+        for index in 0..<stepCount where scheduler.needsNoise(atStep: index) { injected[index] = stepNoise(index) }
+        return try SDXLTrajectory(sampler: self, stepNoise: injected).unroll(noise: noise, masks: { _ in masks }) { step in
+            onStep(step.index, step.output)
+            return .proceed
         }
-        return latents
     }
 }
 
@@ -176,13 +174,18 @@ public struct SDXLTrajectory: DenoisingTrajectory {
 
     /// Draws the injected noise of every step that needs it from `seed`; latents have `latentShape`.
     public init(sampler: SDXLSampler, latentShape: [Int], seed: UInt64) {
-        self.sampler = sampler
         var generator = SeededGenerator(seed: seed)
         var noise: [Int: Tensor] = [:]
         for index in 0..<sampler.stepCount where sampler.scheduler.needsNoise(atStep: index) {
             noise[index] = Tensor.randomNormal(latentShape, using: &generator)
         }
-        stepNoise = noise
+        self.init(sampler: sampler, stepNoise: noise)
+    }
+
+    /// The sampler with the given injected noise per step index (steps without an entry inject none).
+    public init(sampler: SDXLSampler, stepNoise: [Int: Tensor]) {
+        self.sampler = sampler
+        self.stepNoise = stepNoise
     }
 
     public var stepCount: Int { sampler.stepCount }

@@ -88,26 +88,20 @@ struct DemoCompareCommand: ParsableCommand {
                     name: name, architecture: model.architectureName, original: original, calibrationPrompts: prompts.count, sampling: sampling))
 
             for criterionName in names {
-                var criterion = try CriterionRegistry.shared.criterion(named: criterionName)
+                let criterion = try CriterionRegistry.shared.criterion(named: criterionName)
                 if criterion.requiresCalibration, calibration.isEmpty {
                     printProgress("\(name): calibration trajectories for \(prompts.count) prompts")
                     calibration = try model.calibrationSamples(
                         prompts: try model.encode(prompts: prompts), settings: TrajectorySettings(), seed: seed)
                 }
                 let scoringStart = Date()
-                var context = ScoringContext(
-                    groups: model.unitGroups, parameters: model.parameters.parameters,
-                    calibration: criterion.requiresCalibration ? calibration : [], seed: seed,
+                let context = ScoringContext(
+                    model: model, calibration: criterion.requiresCalibration ? calibration : [], seed: seed,
+                    training: MaskTrainingOptions(epochs: epochs),
                     progress: { progress in
                         let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
                         printProgress("\(name) \(criterionName)\(share): \(progress.message)")
                     })
-                if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
-                    ecodiff = ecodiff.configured(settings: model.ecoDiffSettings, epochs: epochs)
-                    ecodiff.lambdas = try ecodiff.learnLambdas(in: context)
-                    criterion = ecodiff
-                    context.progress = { _ in }
-                }
                 printProgress("\(name) \(criterionName): scoring")
                 let scores = try criterion.scores(in: context)
                 let scoringSeconds = Date().timeIntervalSince(scoringStart)

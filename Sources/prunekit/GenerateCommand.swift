@@ -74,7 +74,7 @@ struct GenerateCommand: ParsableCommand {
         let mode: VAEDecodeMode =
             tiled ? .tiled(VAETiling(configuration: vae.configuration)) : .budget(pixelBudget: untiledPixelBudget, tiling: nil)
         return try withoutGradients {
-            result.isFlux
+            result.packedLatents
                 ? try vae.decodeFluxLatents(latents, height: result.pixelHeight, width: result.pixelWidth, mode: mode)
                 : try vae.decodeSDXLLatents(latents, mode: mode)
         }

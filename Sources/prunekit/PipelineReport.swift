@@ -142,7 +142,7 @@ struct PipelineReport {
             let started = DispatchTime.now().uptimeNanoseconds
             let (result, operations) = try OperationCounter.counting {
                 try options.run(
-                    denoiser: denoiser, conditioning: .init(source: conditioning.source, tensor: { conditioning.optional($0) }), masks: .none,
+                    denoiser: denoiser, conditioning: conditioning, masks: .none,
                     trace: false, stepLabel: "report: \(label) image \(index + 1)/\(total), ")
             }
             let denoised = DispatchTime.now().uptimeNanoseconds

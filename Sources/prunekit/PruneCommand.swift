@@ -207,9 +207,9 @@ struct PruneCommand: ParsableCommand {
             + CommandOutputs.inputs(plugins: plugins)
     }
 
-    /// Whether the criterion learns masks with resumable checkpoints (EcoDiff).
+    /// Whether the criterion learns masks with resumable checkpoints (``PruningCriterion/trainsMasks``).
     var writesCheckpoint: Bool {
-        unitFile == nil && (try? CriterionRegistry.shared.criterion(named: criterionName)) is EcoDiffCriterion
+        unitFile == nil && (try? CriterionRegistry.shared.criterion(named: criterionName))?.trainsMasks == true
             && (checkpointEvery > 0 || resume)
     }
 
@@ -233,9 +233,9 @@ struct PruneCommand: ParsableCommand {
     var replacesOutputs: Bool { overwrite || (isDemoDefault && out == nil && report == nil) }
     var checkpointPath: String { checkpoint ?? EcoDiffCheckpoint.defaultPath(forOutput: outputDirectory) }
 
-    /// How the ecodiff run saves and resumes: the settings below must match for a resume.
-    var checkpointing: EcoDiffCheckpointing {
-        EcoDiffCheckpointing(
+    /// How a mask-learning run saves and resumes: the settings below must match for a resume.
+    var checkpointing: MaskTrainingCheckpointing {
+        MaskTrainingCheckpointing(
             path: checkpointPath, everySteps: checkpointEvery, resume: resume,
             identity: [
                 "prunekit.model": modelDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "none",
@@ -277,7 +277,7 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         let claim = try claimOutputs()
         defer { claim.release() }
-        var criterion = try CriterionRegistry.shared.criterion(named: criterionName)
+        let criterion = try CriterionRegistry.shared.criterion(named: criterionName)
         let plan = plan()
         for pattern in plan.include + plan.exclude { _ = try pattern.matches("") }  // bad regexes fail before any work
         let calibrates = criterion.requiresCalibration && unitFile == nil
@@ -298,8 +298,18 @@ struct PruneCommand: ParsableCommand {
         // The ETA counts from this run's first counted step (a resumed run starts part-way through the total).
         var start = Date()
         var completedBefore: Int?
-        var context = ScoringContext(
-            groups: groups, parameters: parameters, calibration: calibration, seed: seed,
+        // Every criterion gets the model and the same training options; those that learn masks train, snapshot
+        // and resume through the shared MaskTrainer, the others ignore them.
+        let training = MaskTrainingOptions(
+            epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight, checkpointing: writesCheckpoint ? checkpointing : nil,
+            onIteration: { iteration in
+                lossHistory.append(
+                    LossPoint(
+                        iteration: iteration.iteration, total: iteration.loss, reconstruction: iteration.reconstruction,
+                        penalty: iteration.penalty, kept: iteration.kept))
+            })
+        let context = ScoringContext(
+            groups: groups, parameters: parameters, calibration: calibration, seed: seed, model: loaded, training: training,
             progress: { progress in
                 let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
                 var eta = ""
@@ -312,17 +322,6 @@ struct PruneCommand: ParsableCommand {
                 }
                 printProgress("\(name)\(share): \(progress.message)\(eta)")
             })
-        if given == nil, var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
-            ecodiff = ecodiff.configured(settings: loaded.ecoDiffSettings, epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight)
-            ecodiff.lambdas = try ecodiff.learnLambdas(in: context, checkpointing: checkpointing) { iteration in
-                lossHistory.append(
-                    LossPoint(
-                        iteration: iteration.iteration, total: iteration.loss, reconstruction: iteration.reconstruction,
-                        penalty: iteration.penalty, kept: iteration.kept))
-            }
-            criterion = ecodiff
-            context.progress = { _ in }
-        }
         if given == nil { printProgress("\(name): scoring \(groups.count) modules") }
         let scores = given == nil ? try criterion.scores(in: context) : nil
         let result = try given?.result ?? plan.select(scores: scores!, groups: groups, shapes: context.shapes)

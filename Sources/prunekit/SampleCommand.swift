@@ -1,10 +1,8 @@
 import ArgumentParser
 import Foundation
 import PruneKit
-import PruneFlux
 import PruneNN
 import PrunePipelines
-import PruneSDXL
 import PruneTensor
 
 /// `prunekit sample`: the full sampling loop from noise to final latents.
@@ -37,7 +35,7 @@ struct SampleCommand: ParsableCommand {
         try SafetensorsWriter.write(
             result.tensors,
             metadata: [
-                "prunekit.output": "sample", "preset": result.preset.rawValue, "steps": String(result.steps), "seed": String(sampling.seed),
+                "prunekit.output": "sample", "preset": result.preset?.rawValue ?? "none", "steps": String(result.steps), "seed": String(sampling.seed),
             ],
             to: output)
         print("wrote \(output)")

@@ -1,15 +1,14 @@
 import ArgumentParser
 import Foundation
-import PruneFlux
 import PruneKit
 import PruneNN
 import PrunePipelines
-import PruneSDXL
 import PruneTensor
 
 /// The options of a text-to-latents run, shared by `sample` (which writes the latents) and `generate` (which
 /// decodes them to a picture), and the run itself: the conditioning (an embeddings file, or a prompt through the
-/// pipeline's own encoders), the schedule, the initial noise and the SDXL or FLUX sampling loop.
+/// pipeline's own encoders), the schedule, the initial noise and the model's own trajectory, for any
+/// ``PrunableModel`` (built in or from a plugin).
 struct SamplingOptions: ParsableArguments {
     @Option(help: "A model: a diffusers pipeline folder, an SDXL single file, or a bare denoiser folder (with --embeddings).")
     var model: String
@@ -74,12 +73,13 @@ struct SamplingOptions: ParsableArguments {
     struct Result {
         /// `latents` (and `trace.<i>` when asked for).
         var tensors: [String: Tensor]
-        var preset: SchedulerPreset
+        /// The scheduler preset, when the architecture reports one.
+        var preset: SchedulerPreset?
         var steps: Int
         var pixelHeight: Int
         var pixelWidth: Int
-        /// Whether the model is a FLUX transformer (packed latents) rather than an SDXL U-Net.
-        var isFlux: Bool
+        /// Whether the latents are packed tokens `[B, N, C·4]` (FLUX) rather than an image grid `[B, C, h, w]`.
+        var packedLatents: Bool
         var guidanceScale: Float
         /// The scheduler's diffusers class name.
         var schedulerName: String
@@ -92,85 +92,55 @@ struct SamplingOptions: ParsableArguments {
         return try run(denoiser: try Architectures.loadModel(directory: model), conditioning: conditioning, masks: unitMasks, trace: trace)
     }
 
+    /// The trajectory settings the options describe: `--preset`, `--steps`, `--guidance`, `--height`, `--width`, the
+    /// scheduler configuration (`--scheduler`, or a pipeline folder's own without `--preset`) and the VAE's scale factor;
+    /// the rest is the model's default.
+    func trajectorySettings() throws -> TrajectorySettings {
+        TrajectorySettings(
+            scheduler: try preset.map { try SchedulerPreset(name: $0) }, steps: steps, guidanceScale: guidance, height: height, width: width,
+            schedulerConfiguration: try schedulerConfiguration(), vaeScaleFactor: vaeScaleFactor)
+    }
+
     /// Runs the sampling loop with `loaded` as the denoiser — `--model`'s own, or another one of the same family (a
-    /// pruned export of it) — while `--model` still gives the scheduler and the VAE's scale factor.
+    /// pruned export of it) — while `--model` still gives the scheduler and the VAE's scale factor. Any
+    /// ``PrunableModel`` samples through its own ``PrunableModel/trajectory(conditioning:settings:seed:)`` and
+    /// PruneKit's unroll loop: initial noise from `--latents` or `--seed`, injected step noise from `--seed` + 1.
     /// - Parameter stepLabel: put before each step's progress line.
     func run(
-        denoiser loaded: any PrunableModel, conditioning: Conditioning, masks unitMasks: UnitMasks, trace: Bool, stepLabel: String = ""
+        denoiser loaded: any PrunableModel, conditioning: PromptConditioning, masks unitMasks: UnitMasks, trace: Bool, stepLabel: String = ""
     ) throws -> Result {
-        func tensor(_ name: String) throws -> Tensor {
-            guard let tensor = try conditioning.tensor(name) else { throw CLIError.missingInput(path: conditioning.source, name: name) }
-            return tensor
-        }
-        func optional(_ name: String) throws -> Tensor? { try conditioning.tensor(name) }
-
+        let settings = try trajectorySettings()
+        let prepared = try loaded.trajectory(conditioning: withMicroConditioning(conditioning), settings: settings, seed: seed &+ 1)
+        let initialNoise = try loadNoise(shape: prepared.noiseShape)
+        let trajectory = prepared.trajectory
+        let total = trajectory.stepCount
         var tensors: [String: Tensor] = [:]
-        if let sdxl = loaded as? SDXLPrunableModel {
-            let unet = sdxl.unet
-            let preset = try resolvedPreset(default: .sdxlBase)
-            let stepCount = steps ?? preset.defaultSteps
-            let sampleSize = unet.configuration.sampleSize ?? 128
-            let factor = vaeScaleFactor
-            let pixelsHigh = height ?? sampleSize * factor
-            let pixelsWide = width ?? sampleSize * factor
-            let latentShape = [1, unet.configuration.inChannels, pixelsHigh / factor, pixelsWide / factor]
-            let initialNoise = try loadNoise(shape: latentShape)
-            let schedulerConfiguration = try schedulerConfiguration(preset)
-            let guidanceScale = guidance ?? preset.defaultGuidance
-            let sampler = try SDXLSampler(
-                unet: unet, scheduler: try schedulerConfiguration.makeScheduler(), steps: stepCount, guidanceScale: guidanceScale,
-                conditioning: SDXLConditioning(
-                    promptEmbeds: try tensor("prompt_embeds"), pooledPromptEmbeds: try tensor("pooled_prompt_embeds"),
-                    negativePromptEmbeds: try optional("negative_prompt_embeds"),
-                    negativePooledPromptEmbeds: try optional("negative_pooled_prompt_embeds")),
-                microConditioning: microConditioning(height: pixelsHigh, width: pixelsWide))
-            var stepGenerator = SeededGenerator(seed: seed &+ 1)
-            let total = sampler.stepCount
-            let final = try withoutGradients {
-                try sampler.run(
-                    noise: initialNoise, masks: unitMasks,
-                    stepNoise: { _ in Tensor.randomNormal(latentShape, using: &stepGenerator) },
-                    onStep: { index, latents in
-                        if trace { tensors["trace.\(index)"] = latents }
-                        printProgress("\(stepLabel)step \(index + 1)/\(total)")
-                    })
+        tensors["latents"] = try withoutGradients {
+            try trajectory.unroll(noise: initialNoise, masks: { _ in unitMasks }) { step in
+                if trace { tensors["trace.\(step.index)"] = step.output }
+                printProgress("\(stepLabel)step \(step.index + 1)/\(total)")
+                return .proceed
             }
-            tensors["latents"] = final
-            return Result(
-                tensors: tensors, preset: preset, steps: stepCount, pixelHeight: pixelsHigh, pixelWidth: pixelsWide, isFlux: false,
-                guidanceScale: guidanceScale, schedulerName: schedulerConfiguration.className)
         }
-        guard let fluxModel = loaded as? FluxPrunableModel else {
-            throw CLIError.badOption("sampling supports SDXL and FLUX models; \(model) is a \(loaded.architectureName)")
-        }
-        let flux = fluxModel.transformer
-        let preset = try resolvedPreset(default: flux.configuration.guidanceEmbeds ? .fluxDev : .fluxSchnell)
-        let stepCount = steps ?? preset.defaultSteps
-        let guidanceScale = guidance ?? preset.defaultGuidance
-        guard case .flowMatchEulerDiscrete(let config) = try schedulerConfiguration(preset) else {
-            throw CLIError.badOption("FLUX samples with FlowMatchEulerDiscreteScheduler, not \(try schedulerConfiguration(preset).className)")
-        }
-        let pixelsHigh = height ?? 1024
-        let pixelsWide = width ?? 1024
-        // FluxPipeline.prepare_latents: 2·(H // 2f) × 2·(W // 2f) latent rows and columns (f = 8 for FLUX's VAE), packed 2×2.
-        let factor = vaeScaleFactor
-        let (latentRows, latentColumns) = (2 * (pixelsHigh / (2 * factor)), 2 * (pixelsWide / (2 * factor)))
-        let packedShape = [1, (latentRows / 2) * (latentColumns / 2), flux.configuration.inChannels]
-        let sampler = try FluxSampler(
-            transformer: flux, scheduler: try FlowMatchEulerDiscreteScheduler(config: config), steps: stepCount,
-            guidanceScale: guidanceScale, promptEmbeds: try tensor("prompt_embeds"),
-            pooledPromptEmbeds: try tensor("pooled_prompt_embeds"), latentHeight: latentRows, latentWidth: latentColumns)
-        let total = sampler.stepCount
-        let final = try withoutGradients {
-            try sampler.run(noise: try loadNoise(shape: packedShape), masks: unitMasks, onStep: { index, latents in
-                if trace { tensors["trace.\(index)"] = latents }
-                printProgress("\(stepLabel)step \(index + 1)/\(total)")
-            })
-        }
-        tensors["latents"] = final
+        // What ran: the architecture's resolved settings, else the options over the model's defaults.
+        let resolved = prepared.settings ?? (try? settings.resolved(defaults: loaded.defaultTrajectorySettings))
         return Result(
-            tensors: tensors, preset: preset, steps: stepCount, pixelHeight: pixelsHigh, pixelWidth: pixelsWide, isFlux: true,
-            guidanceScale: guidanceScale, schedulerName: "FlowMatchEulerDiscreteScheduler")
+            tensors: tensors, preset: resolved?.scheduler, steps: total, pixelHeight: resolved?.height ?? height ?? 0,
+            pixelWidth: resolved?.width ?? width ?? 0, packedLatents: prepared.noiseShape.count == 3,
+            guidanceScale: resolved?.guidanceScale ?? guidance ?? 1,
+            schedulerName: resolved?.schedulerConfiguration.className ?? settings.schedulerConfiguration?.className ?? "the architecture's own")
+    }
+
+    /// `conditioning` with the pipeline's micro-conditioning arguments from `--original-size`, `--crop-top-left` and
+    /// `--target-size` (`original_size`, `crops_coords_top_left`, `target_size`, `[2]` each), for architectures that
+    /// read them (SDXL); others ignore them.
+    func withMicroConditioning(_ conditioning: PromptConditioning) -> PromptConditioning {
+        var conditioning = conditioning
+        for (name, values) in [("original_size", originalSize), ("crops_coords_top_left", cropTopLeft), ("target_size", targetSize)]
+        where values.count == 2 {
+            conditioning.tensors[name] = Tensor(values.map(Float.init), shape: [2])
+        }
+        return conditioning
     }
 
     /// diffusers' `vae_scale_factor`, 2^(levels − 1) of the pipeline's VAE (8 for SDXL's and FLUX's); 8 for a bare
@@ -186,45 +156,29 @@ struct SamplingOptions: ParsableArguments {
         return 1 << (levels - 1)
     }
 
-    /// `--preset`, or the family's default.
-    func resolvedPreset(default family: SchedulerPreset) throws -> SchedulerPreset {
-        try preset.map { try SchedulerPreset(name: $0) } ?? family
-    }
-
-    /// `--scheduler`; else, without `--preset`, a pipeline folder's own `scheduler/scheduler_config.json`; else the preset's.
-    func schedulerConfiguration(_ preset: SchedulerPreset) throws -> SchedulerConfiguration {
+    /// `--scheduler`; else, without `--preset`, a pipeline folder's own `scheduler/scheduler_config.json`; else nil (the preset's).
+    func schedulerConfiguration() throws -> SchedulerConfiguration? {
         if let scheduler { return try SchedulerConfiguration(contentsOf: URL(fileURLWithPath: scheduler)) }
         let pipelineScheduler = URL(fileURLWithPath: model).appendingPathComponent("scheduler/scheduler_config.json").path
         if self.preset == nil, PipelineFolder.isPipelineFolder(model), FileManager.default.fileExists(atPath: pipelineScheduler) {
             return try SchedulerConfiguration(contentsOf: URL(fileURLWithPath: pipelineScheduler))
         }
-        return preset.configuration
+        return nil
     }
 
-    /// SDXL micro-conditioning from the options, defaulting to the image size without a crop.
-    private func microConditioning(height: Int, width: Int) -> SDXLMicroConditioning {
-        let original = originalSize.count == 2 ? (originalSize[0], originalSize[1]) : (height, width)
-        let crop = cropTopLeft.count == 2 ? (cropTopLeft[0], cropTopLeft[1]) : (0, 0)
-        let target = targetSize.count == 2 ? (targetSize[0], targetSize[1]) : (height, width)
-        return SDXLMicroConditioning(originalSize: original, cropsCoordinatesTopLeft: crop, targetSize: target)
-    }
-
-    /// Where the conditioning tensors come from: `--embeddings`' file, or `--prompt` encoded by the pipeline.
-    struct Conditioning {
-        var source: String
-        var tensor: (String) throws -> Tensor?
-    }
-
-    func promptConditioning() throws -> Conditioning {
+    /// The conditioning tensors: `--embeddings`' file (every tensor in it), or `--prompt` encoded by the pipeline.
+    func promptConditioning() throws -> PromptConditioning {
         if let prompt {
             let encoded = try PipelinePrompts.encode(
                 [prompt], model: model,
                 options: .init(negativePrompt: negativePrompt, maxSequenceLength: maxSequenceLength, tokenizer: tokenizer))[0]
-            return Conditioning(source: "--prompt", tensor: { encoded.optional($0) })
+            return PromptConditioning(encoded.tensors, source: "--prompt")
         }
         let path = embeddings!
         let file = try SafetensorsFile.open(path)
-        return Conditioning(source: path, tensor: { file.contains($0) ? try file.tensor($0) : nil })
+        var tensors: [String: Tensor] = [:]
+        for key in file.keys { tensors[key] = try file.tensor(key) }
+        return PromptConditioning(tensors, source: path)
     }
 
     /// The initial noise: `--latents`' `latents`, or standard-normal noise drawn from `--seed`.

@@ -103,9 +103,9 @@ public struct DemoSampler {
                 let values = noiseIndices[start..<end].flatMap { Self.noise(seed: seed, index: $0) }
                 let noise = Tensor(values, shape: [end - start, PixelUnshuffleCodec.latentChannels, side, side])
                 let packed = model.architecture == .flux
-                var x = trajectory.initialLatents(noise: packed ? FluxLatentPacking.pack(noise).contiguous() : noise)
-                precondition(x.shape == noiseShape, "noise shape \(x.shape) does not fit the trajectory's \(noiseShape)")
-                for index in 0..<trajectory.stepCount { x = try trajectory.step(x, index: index, masks: masks) }
+                let start = trajectory.initialLatents(noise: packed ? FluxLatentPacking.pack(noise).contiguous() : noise)
+                precondition(start.shape == noiseShape, "noise shape \(start.shape) does not fit the trajectory's \(noiseShape)")
+                let x = try trajectory.unroll(from: start, masks: { _ in masks })
                 return packed ? FluxLatentPacking.unpack(x, height: side, width: side).contiguous() : x
             }
             latentParts.append(latents)

@@ -55,8 +55,7 @@ public struct GuidedFluxTrajectory: DenoisingTrajectory {
         var inputs = conditioning
         inputs.hiddenStates = concatenate([latents, latents], axis: 0)
         inputs.timestep = Tensor(scalar: sampler.scheduler.transformerTimestep(at: index))
-        let velocities = try transformer(inputs, masks: masks).chunked(2, axis: 0)
-        let velocity = velocities[0] + (velocities[1] - velocities[0]) * guidanceScale
+        let velocity = ClassifierFreeGuidance.combine(batched: try transformer(inputs, masks: masks), scale: guidanceScale)
         return sampler.scheduler.step(modelOutput: velocity, stepIndex: index, sample: latents)
     }
 }

@@ -40,22 +40,25 @@ public struct ActivationCriterion: PruningCriterion {
         var completed = 0
         for (sampleIndex, sample) in context.calibration.enumerated() {
             let trajectory = sample.trajectory
-            var latents = trajectory.initialLatents(noise: sample.noise).detached()
-            for index in 0..<trajectory.stepCount {
-                let output = try withGradients { try trajectory.step(latents, index: index, masks: probes.masks) }
-                for observation in probes.activations(from: output) {
-                    let sums = Self.squaredColumnSums(observation.activation, unitAxis: observation.unitAxis)
-                    if let existing = squares[observation.module], existing.count == sums.count {
-                        squares[observation.module] = zip(existing, sums).map { $0 + $1 }
-                    } else {
-                        squares[observation.module] = sums
+            // Each step on its own tape (read for the masked activations), from the detached latents entering it.
+            _ = try withGradients {
+                try trajectory.unroll(
+                    from: trajectory.initialLatents(noise: sample.noise).detached(), masks: { _ in probes.masks }, detachingBetweenSteps: true
+                ) { step in
+                    for observation in probes.activations(from: step.output) {
+                        let sums = Self.squaredColumnSums(observation.activation, unitAxis: observation.unitAxis)
+                        if let existing = squares[observation.module], existing.count == sums.count {
+                            squares[observation.module] = zip(existing, sums).map { $0 + $1 }
+                        } else {
+                            squares[observation.module] = sums
+                        }
+                        inner[observation.module] = observation.activation.shape[(observation.unitAxis + 1)...].reduce(1, *)
                     }
-                    inner[observation.module] = observation.activation.shape[(observation.unitAxis + 1)...].reduce(1, *)
+                    completed += 1
+                    context.progress(
+                        ScoringProgress(criterion: name, completed: completed, total: total, message: "sample \(sampleIndex) step \(step.index)"))
+                    return .proceed
                 }
-                latents = output.detached()
-                completed += 1
-                context.progress(
-                    ScoringProgress(criterion: name, completed: completed, total: total, message: "sample \(sampleIndex) step \(index)"))
             }
         }
         var scores = UnitScores()

@@ -13,8 +13,11 @@ import PruneTensor
 ///
 /// The trainer's mask-noise seed is the context's seed (``MaskTrainingSchedule/seed`` is replaced).
 /// With ``lambdas`` set, the criterion skips training and scores those λ (e.g. a resumed or loaded mask
-/// checkpoint). Training itself is ``learnLambdas(in:checkpointing:onIteration:)``, which also saves and resumes
-/// (``EcoDiffCheckpoint``); `scores` calls it without checkpoints.
+/// checkpoint). Training runs in the shared ``MaskTrainer/run(_:criterion:checkpointing:progress:onIteration:)``:
+/// `scores` configures the criterion for the context (``configured(for:)``: the model's EcoDiff settings when the
+/// context carries a model, then ``ScoringContext/training``'s epochs, learning rate and β) and trains with the
+/// context's snapshots, resume and iteration callback; ``learnLambdas(in:checkpointing:onIteration:)`` trains
+/// with the settings as they stand.
 ///
 /// This implementation matches: EcoDiff `binarize` on load (`lambs.clamp(min=0)` for FFN and norm hooks,
 /// none for attention), with λ learned by `scripts/train.py` (see ``MaskTrainer``).
@@ -33,17 +36,22 @@ public struct EcoDiffCriterion: PruningCriterion {
     public var clampedKinds: Set<UnitKind>
     /// Already-learned λ by module key; when set, no training runs.
     public var lambdas: [String: [Float]]?
+    /// Whether a context's model replaces the parametrization, objective and learning rates with its
+    /// ``PrunableModel/ecoDiffSettings`` (true by default; false keeps the settings given here).
+    public var adaptsToModel: Bool
 
     public var name: String { "ecodiff" }
     public var summary: String { "EcoDiff learned end-to-end hard-concrete mask logits λ (needs calibration)" }
+    public var trainsMasks: Bool { true }
 
     /// EcoDiff's SDXL settings by default.
     public init(
         parametrization: MaskParametrization = .hardConcrete(.sdxl), objective: EcoDiffObjective = .sdxl,
         learningRates: [UnitKind: Float] = MaskTrainer.sdxlLearningRates, weightDecay: Float = 0.01,
         schedule: MaskTrainingSchedule = MaskTrainingSchedule(), initialValue: Float = MaskSet.defaultInitialValue,
-        clampedKinds: Set<UnitKind> = [], lambdas: [String: [Float]]? = nil
+        clampedKinds: Set<UnitKind> = [], lambdas: [String: [Float]]? = nil, adaptsToModel: Bool = true
     ) {
+        self.adaptsToModel = adaptsToModel
         self.parametrization = parametrization
         self.objective = objective
         self.learningRates = learningRates
@@ -59,7 +67,10 @@ public struct EcoDiffCriterion: PruningCriterion {
         if let lambdas {
             learned = lambdas
         } else {
-            learned = try learnLambdas(in: context)
+            let criterion = configured(for: context)
+            try context.requireCalibration(for: name)
+            var trainer = criterion.makeTrainer(groups: context.groups, seed: context.seed)
+            learned = try context.trainMasks(&trainer, criterion: name)
         }
         var scores = UnitScores()
         for group in context.groups {

@@ -17,6 +17,9 @@ public protocol PruningCriterion: Sendable {
     var summary: String { get }
     /// Whether ``scores(in:)`` reads calibration trajectories (callers may skip building them when not).
     var requiresCalibration: Bool { get }
+    /// Whether ``scores(in:)`` learns masks with ``MaskTrainer`` and so honours ``ScoringContext/training``'s
+    /// snapshots and resume (callers claim a checkpoint file only then).
+    var trainsMasks: Bool { get }
     /// One score per unit of every group of `context.groups`, keyed by module key.
     /// - Throws: ``CriterionError`` (missing parameters or calibration data), trajectory errors.
     func scores(in context: ScoringContext) throws -> UnitScores
@@ -25,6 +28,8 @@ public protocol PruningCriterion: Sendable {
 extension PruningCriterion {
     /// Criteria need calibration unless they say otherwise.
     public var requiresCalibration: Bool { true }
+    /// Criteria learn no masks unless they say otherwise.
+    public var trainsMasks: Bool { false }
 }
 
 /// Scores per module key, `[unitCount]` each; higher = more important to keep.
@@ -91,8 +96,8 @@ extension CalibrationSample {
     }
 }
 
-/// Everything a criterion may look at: the units, the weights, optional calibration trajectories, a seed
-/// and a progress callback.
+/// Everything a criterion may look at: the units, the weights, optional calibration trajectories, the model
+/// itself when the caller has one, a seed, how to train masks, and a progress callback.
 public struct ScoringContext {
     /// The model's maskable units, in model order.
     public var groups: [UnitGroup]
@@ -106,10 +111,16 @@ public struct ScoringContext {
     public var seed: UInt64
     /// Called as a criterion makes progress.
     public var progress: (ScoringProgress) -> Void
+    /// The model being scored, when the caller has it (its forward, trajectories and ``PrunableModel/ecoDiffSettings``);
+    /// `nil` for contexts built from units and weights alone.
+    public var model: (any PrunableModel)?
+    /// How a criterion that learns masks trains: epochs, learning rate, β, snapshots, resume, per-iteration callback.
+    public var training: MaskTrainingOptions
 
     public init(
         groups: [UnitGroup], parameters: [String: Tensor], shapes: [String: [Int]]? = nil,
         calibration: [CalibrationSample<AnyDenoisingTrajectory>] = [], seed: UInt64 = 0,
+        model: (any PrunableModel)? = nil, training: MaskTrainingOptions = MaskTrainingOptions(),
         progress: @escaping (ScoringProgress) -> Void = { _ in }
     ) {
         self.groups = groups
@@ -117,7 +128,19 @@ public struct ScoringContext {
         self.shapes = shapes ?? parameters.mapValues(\.shape)
         self.calibration = calibration
         self.seed = seed
+        self.model = model
+        self.training = training
         self.progress = progress
+    }
+
+    /// A context for `model`: its units and weights, the model itself, and `calibration`.
+    public init(
+        model: any PrunableModel, calibration: [CalibrationSample<AnyDenoisingTrajectory>] = [], seed: UInt64 = 0,
+        training: MaskTrainingOptions = MaskTrainingOptions(), progress: @escaping (ScoringProgress) -> Void = { _ in }
+    ) {
+        self.init(
+            groups: model.unitGroups, parameters: model.parameters.parameters, calibration: calibration, seed: seed, model: model,
+            training: training, progress: progress)
     }
 
     /// A context whose calibration samples share one trajectory type.

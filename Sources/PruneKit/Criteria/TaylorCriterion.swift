@@ -55,29 +55,30 @@ public struct TaylorCriterion: PruningCriterion {
         var completed = 0
         for (sampleIndex, sample) in context.calibration.enumerated() {
             let trajectory = sample.trajectory
-            var latents = trajectory.initialLatents(noise: sample.noise).detached()
             var maximum: Float = 0
-            for index in 0..<trajectory.stepCount {
-                probes.zeroGradients()
-                let (output, stop): (Tensor, Bool) = try withGradients {
-                    let output = try trajectory.step(latents, index: index, masks: probes.masks)
-                    let loss = meanSquaredError(output, sample.target.detached())
+            // Each step on its own tape from the detached latents entering it.
+            probes.zeroGradients()
+            _ = try withGradients {
+                try trajectory.unroll(
+                    from: trajectory.initialLatents(noise: sample.noise).detached(), masks: { _ in probes.masks }, detachingBetweenSteps: true
+                ) { step in
+                    let loss = meanSquaredError(step.output, sample.target.detached())
                     let value = loss.item()
                     maximum = max(maximum, value)
-                    if let threshold, value < threshold * maximum { return (output.detached(), true) }
-                    loss.backward()
-                    return (output.detached(), false)
+                    let stop = threshold.map { value < $0 * maximum } ?? false
+                    if !stop { loss.backward() }
+                    completed += 1
+                    context.progress(
+                        ScoringProgress(
+                            criterion: name, completed: completed, total: total,
+                            message: "sample \(sampleIndex) step \(step.index)\(stop ? " below threshold, stopping" : "")"))
+                    if stop { return .stop }
+                    for (module, gradient) in probes.gradients {
+                        for unit in gradient.indices { totals[module]![unit] += Double(gradient[unit]) }
+                    }
+                    probes.zeroGradients()
+                    return .proceed
                 }
-                completed += 1
-                context.progress(
-                    ScoringProgress(
-                        criterion: name, completed: completed, total: total,
-                        message: "sample \(sampleIndex) step \(index)\(stop ? " below threshold, stopping" : "")"))
-                if stop { break }
-                for (module, gradient) in probes.gradients {
-                    for unit in gradient.indices { totals[module]![unit] += Double(gradient[unit]) }
-                }
-                latents = output
             }
         }
         probes.zeroGradients()

@@ -21,12 +21,10 @@ extension EcoDiffObjective {
         var stepInputs: [Tensor] = []
         stepInputs.reserveCapacity(stepCount)
         let final = try withoutGradients {
-            var latents = trajectory.initialLatents(noise: noise)
-            for index in 0..<stepCount {
-                stepInputs.append(latents)
-                latents = try trajectory.step(latents, index: index, masks: masks.masks(noise: maskNoise, step: index))
+            try trajectory.unroll(noise: noise, masks: { masks.masks(noise: maskNoise, step: $0) }) { step in
+                stepInputs.append(step.input)
+                return .proceed
             }
-            return latents
         }
         try Self.checkTarget(target, fits: final)
 

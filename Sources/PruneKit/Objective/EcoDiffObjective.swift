@@ -52,13 +52,7 @@ public struct EcoDiffObjective: Sendable, Equatable {
     /// - Returns: the final latent, shaped like the trajectory's latents.
     /// - Throws: whatever the trajectory's steps throw.
     public static func target<Trajectory: DenoisingTrajectory>(of trajectory: Trajectory, noise: Tensor) throws -> Tensor {
-        try withoutGradients {
-            var latents = trajectory.initialLatents(noise: noise)
-            for index in 0..<trajectory.stepCount {
-                latents = try trajectory.step(latents, index: index, masks: .none)
-            }
-            return latents
-        }
+        try withoutGradients { try trajectory.finalLatents(noise: noise) }
     }
 
     /// The objective's value without any gradient (finite differences, monitoring).
@@ -68,10 +62,7 @@ public struct EcoDiffObjective: Sendable, Equatable {
         _ trajectory: Trajectory, noise: Tensor, target: Tensor, masks: MaskSet, maskNoise: MaskNoise
     ) throws -> ObjectiveValue {
         try withoutGradients {
-            var latents = trajectory.initialLatents(noise: noise)
-            for index in 0..<trajectory.stepCount {
-                latents = try trajectory.step(latents, index: index, masks: masks.masks(noise: maskNoise, step: index))
-            }
+            let latents = try trajectory.unroll(noise: noise, masks: { masks.masks(noise: maskNoise, step: $0) })
             try Self.checkTarget(target, fits: latents)
             let reconstruction = meanSquaredError(latents, target).item()
             return value(reconstruction: reconstruction, penalty: penalty(masks, kinds: penalizedKinds).item())

@@ -8,10 +8,7 @@ extension EcoDiffObjective {
         _ trajectory: Trajectory, noise: Tensor, target: Tensor, masks: MaskSet, maskNoise: MaskNoise
     ) throws -> ObjectiveValue {
         try withGradients {
-            var latents = trajectory.initialLatents(noise: noise)
-            for index in 0..<trajectory.stepCount {
-                latents = try trajectory.step(latents, index: index, masks: masks.masks(noise: maskNoise, step: index))
-            }
+            let latents = try trajectory.unroll(noise: noise, masks: { masks.masks(noise: maskNoise, step: $0) })
             try Self.checkTarget(target, fits: latents)
             let reconstruction = meanSquaredError(latents, target)
             let regulariser = penalty(masks, kinds: penalizedKinds)

@@ -13,13 +13,24 @@ public struct TrajectorySettings: Sendable, Equatable {
     public var height: Int?
     /// Image width in pixels.
     public var width: Int?
+    /// A scheduler configuration (a `scheduler_config.json`) replacing ``scheduler``'s own; the preset still
+    /// gives the default steps and guidance.
+    public var schedulerConfiguration: SchedulerConfiguration?
+    /// Pixels per latent row and column: diffusers' `vae_scale_factor`, `2^(levels − 1)` of the pipeline's VAE
+    /// (8 for SDXL's and FLUX's, the default).
+    public var vaeScaleFactor: Int?
 
-    public init(scheduler: SchedulerPreset? = nil, steps: Int? = nil, guidanceScale: Float? = nil, height: Int? = nil, width: Int? = nil) {
+    public init(
+        scheduler: SchedulerPreset? = nil, steps: Int? = nil, guidanceScale: Float? = nil, height: Int? = nil, width: Int? = nil,
+        schedulerConfiguration: SchedulerConfiguration? = nil, vaeScaleFactor: Int? = nil
+    ) {
         self.scheduler = scheduler
         self.steps = steps
         self.guidanceScale = guidanceScale
         self.height = height
         self.width = width
+        self.schedulerConfiguration = schedulerConfiguration
+        self.vaeScaleFactor = vaeScaleFactor
     }
 
     /// These settings with every unset field taken from `defaults`.
@@ -27,7 +38,9 @@ public struct TrajectorySettings: Sendable, Equatable {
         TrajectorySettings(
             scheduler: scheduler ?? defaults.scheduler, steps: steps ?? defaults.steps ?? scheduler?.defaultSteps,
             guidanceScale: guidanceScale ?? defaults.guidanceScale ?? scheduler?.defaultGuidance,
-            height: height ?? defaults.height, width: width ?? defaults.width)
+            height: height ?? defaults.height, width: width ?? defaults.width,
+            schedulerConfiguration: schedulerConfiguration ?? defaults.schedulerConfiguration,
+            vaeScaleFactor: vaeScaleFactor ?? defaults.vaeScaleFactor)
     }
 
     /// The filled settings, checked: a scheduler, at least one step (within the scheduler's distilled
@@ -41,9 +54,12 @@ public struct TrajectorySettings: Sendable, Equatable {
         guard let height = filled.height, let width = filled.width, height > 0, width > 0 else {
             throw .badSetting("the image size must be positive, got \(filled.height ?? 0)×\(filled.width ?? 0)")
         }
+        let factor = filled.vaeScaleFactor ?? 8
+        guard factor >= 1 else { throw .badSetting("the VAE scale factor must be at least 1, got \(factor)") }
         return ResolvedTrajectorySettings(
             scheduler: scheduler, steps: steps, guidanceScale: filled.guidanceScale ?? scheduler.defaultGuidance,
-            height: height, width: width)
+            height: height, width: width, schedulerConfiguration: filled.schedulerConfiguration ?? scheduler.configuration,
+            vaeScaleFactor: factor)
     }
 }
 
@@ -54,6 +70,23 @@ public struct ResolvedTrajectorySettings: Sendable, Equatable {
     public var guidanceScale: Float
     public var height: Int
     public var width: Int
+    /// The scheduler actually used: ``TrajectorySettings/schedulerConfiguration`` or the preset's.
+    public var schedulerConfiguration: SchedulerConfiguration
+    /// Pixels per latent row and column.
+    public var vaeScaleFactor: Int
+
+    public init(
+        scheduler: SchedulerPreset, steps: Int, guidanceScale: Float, height: Int, width: Int,
+        schedulerConfiguration: SchedulerConfiguration? = nil, vaeScaleFactor: Int = 8
+    ) {
+        self.scheduler = scheduler
+        self.steps = steps
+        self.guidanceScale = guidanceScale
+        self.height = height
+        self.width = width
+        self.schedulerConfiguration = schedulerConfiguration ?? scheduler.configuration
+        self.vaeScaleFactor = vaeScaleFactor
+    }
 }
 
 /// A trajectory ready to unroll, and the shape of the standard-normal noise it starts from
@@ -61,10 +94,13 @@ public struct ResolvedTrajectorySettings: Sendable, Equatable {
 public struct PreparedTrajectory {
     public var trajectory: AnyDenoisingTrajectory
     public var noiseShape: [Int]
+    /// The settings the trajectory was made with, when the architecture reports them (built-ins do).
+    public var settings: ResolvedTrajectorySettings?
 
-    public init<Trajectory: DenoisingTrajectory>(_ trajectory: Trajectory, noiseShape: [Int]) {
+    public init<Trajectory: DenoisingTrajectory>(_ trajectory: Trajectory, noiseShape: [Int], settings: ResolvedTrajectorySettings? = nil) {
         self.trajectory = AnyDenoisingTrajectory(trajectory)
         self.noiseShape = noiseShape
+        self.settings = settings
     }
 }
 

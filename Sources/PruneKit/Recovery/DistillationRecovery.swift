@@ -86,10 +86,13 @@ public final class DistillationRecovery {
             stride = teacherSteps / studentSteps
             let noise = Tensor.randomNormal(teacherTrajectory.noiseShape, seed: promptSeed)
             var path = [teacherTrajectory.trajectory.initialLatents(noise: noise)]
-            try withoutGradients {
-                for step in 0..<teacherTrajectory.trajectory.stepCount {
-                    path.append(try teacherTrajectory.trajectory.step(path[step], index: step, masks: .none))
-                }
+            _ = try withoutGradients {
+                try teacherTrajectory.trajectory.unroll(
+                    from: path[0],
+                    onStep: { step in
+                        path.append(step.output)
+                        return .proceed
+                    })
             }
             trajectories.append(studentTrajectory.trajectory)
             noises.append(noise)
@@ -122,9 +125,7 @@ public final class DistillationRecovery {
                 for pair in pairs { stepTotal += try stepLoss(prompt: pair.prompt, step: pair.step).scalars()[0] }
                 var finalTotal: Float = 0
                 for prompt in teacherLatents.indices {
-                    let trajectory = studentTrajectories[prompt]
-                    var latents = trajectory.initialLatents(noise: noises[prompt])
-                    for step in 0..<trajectory.stepCount { latents = try trajectory.step(latents, index: step, masks: .none) }
+                    let latents = try studentTrajectories[prompt].finalLatents(noise: noises[prompt])
                     finalTotal += meanSquaredError(latents, teacherLatents[prompt].last!).scalars()[0]
                 }
                 return (stepTotal / Float(max(pairs.count, 1)), finalTotal / Float(max(teacherLatents.count, 1)))

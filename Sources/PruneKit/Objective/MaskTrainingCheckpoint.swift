@@ -2,11 +2,12 @@ import Foundation
 import PruneNN
 import PruneTensor
 
-/// The resumable state of an EcoDiff mask-learning run, written atomically as one safetensors file after
-/// optimizer steps: λ per module (`lambda.<module key>`), the AdamW moments (`exp_avg.…`, `exp_avg_sq.…`),
-/// and in the metadata the optimizer step count, the next (epoch, prompt) to run, and the run's identity —
-/// model, embeddings, seed, steps and epochs must match for `--resume` to continue it.
-public struct EcoDiffCheckpoint: Sendable {
+/// The resumable state of a mask-learning run (``MaskTrainer/run(_:criterion:checkpointing:progress:onIteration:)``,
+/// EcoDiff's or any other criterion's), written atomically as one safetensors file after optimizer steps: λ per
+/// module (`lambda.<module key>`), the AdamW moments (`exp_avg.…`, `exp_avg_sq.…`), and in the metadata the
+/// optimizer step count, the next (epoch, prompt) to run, and the run's identity — model, embeddings, seed, steps
+/// and epochs must match for `--resume` to continue it.
+public struct MaskTrainingCheckpoint: Sendable {
     static let lambdaPrefix = "lambda."
 
     /// λ by module key, `[units]` each.
@@ -47,17 +48,17 @@ public struct EcoDiffCheckpoint: Sendable {
     }
 
     /// Reads a checkpoint and checks it belongs to a run with `identity`.
-    /// - Throws: ``EcoDiffCheckpointError`` naming the file and the first setting that differs; file errors.
-    public static func load(path: String, expecting identity: [String: String]) throws -> EcoDiffCheckpoint {
+    /// - Throws: ``MaskTrainingCheckpointError`` naming the file and the first setting that differs; file errors.
+    public static func load(path: String, expecting identity: [String: String]) throws -> MaskTrainingCheckpoint {
         let file = try SafetensorsFile.open(path)
         for (key, value) in identity.sorted(by: { $0.key < $1.key }) where file.metadata[key] != value {
-            throw EcoDiffCheckpointError(
+            throw MaskTrainingCheckpointError(
                 path: path, reason: "was written by a run with \(key) = \(file.metadata[key] ?? "nothing"), this run has \(value)")
         }
         guard let steps = file.metadata["prunekit.optimizer_steps"].flatMap(Int.init),
             let epoch = file.metadata["prunekit.next_epoch"].flatMap(Int.init),
             let prompt = file.metadata["prunekit.next_prompt"].flatMap(Int.init)
-        else { throw EcoDiffCheckpointError(path: path, reason: "is not a prunekit resume checkpoint (no training position)") }
+        else { throw MaskTrainingCheckpointError(path: path, reason: "is not a prunekit resume checkpoint (no training position)") }
         var lambdas: [String: Tensor] = [:]
         var moments: [String: Tensor] = [:]
         for key in file.keys {
@@ -69,14 +70,14 @@ public struct EcoDiffCheckpoint: Sendable {
                 moments[key] = tensor
             }
         }
-        return EcoDiffCheckpoint(
+        return MaskTrainingCheckpoint(
             lambdas: lambdas, optimizer: AdamWState(stepCount: steps, tensors: moments), nextEpoch: epoch,
             nextPrompt: prompt, identity: identity)
     }
 }
 
 /// A checkpoint file that cannot continue this run.
-public struct EcoDiffCheckpointError: Error, CustomStringConvertible, Equatable {
+public struct MaskTrainingCheckpointError: Error, CustomStringConvertible, Equatable {
     public var path: String
     public var reason: String
 
@@ -87,3 +88,8 @@ public struct EcoDiffCheckpointError: Error, CustomStringConvertible, Equatable 
 
     public var description: String { "\(path): \(reason)" }
 }
+
+/// The checkpoint's name from when only EcoDiff trained masks; the file format is the same.
+public typealias EcoDiffCheckpoint = MaskTrainingCheckpoint
+/// The checkpoint error's name from when only EcoDiff trained masks.
+public typealias EcoDiffCheckpointError = MaskTrainingCheckpointError
