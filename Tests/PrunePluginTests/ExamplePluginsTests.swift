@@ -131,6 +131,43 @@ import Testing
         #expect(reloaded.heads == kept.heads && reloaded.neurons == kept.neurons)
     }
 
+    @Test("sample drives a plugin architecture through its own trajectory: the latents are the library's unroll of it")
+    func sampleRunsThePluginArchitecture() throws {
+        let architecture = try Self.product("libExampleArchitecture.so")
+        let temporary = try PluginTestSupport.temporaryDirectory("example-sample")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let (model, registry) = try Self.tinyDenoiser(seed: 3)
+        let directory = temporary.appendingPathComponent("model").path
+        var selection = UnitSelection()
+        selection.setKept([0, 1, 3], for: "blocks.0.attn")
+        selection.setKept(Array(0..<40), for: "blocks.1.ff")
+        try model.exportPruned(selection: selection, to: directory)
+        // The model is unconditional: the embeddings file holds nothing it reads. A model directory carries no preset,
+        // so the image size is given.
+        let embeddings = temporary.appendingPathComponent("embeddings.safetensors").path
+        try SafetensorsWriter.write(["unused": Tensor.zeros([1])], metadata: [:], to: embeddings)
+        let output = temporary.appendingPathComponent("latents.safetensors").path
+        let (status, text) = try Self.prunekit([
+            "sample", "--plugin", architecture, "--model", directory, "--embeddings", embeddings, "--steps", "3", "--seed", "5",
+            "--height", "64", "--width", "64", "--output", output, "--trace",
+        ])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("step 3/3"), "\(text)")
+        let file = try SafetensorsFile.open(output)
+        #expect(Set(file.keys) == ["latents", "trace.0", "trace.1", "trace.2"])
+
+        let reloaded = try registry.loadModel(directory: directory)
+        let prepared = try reloaded.trajectory(
+            conditioning: PromptConditioning([:], source: "none"), settings: TrajectorySettings(steps: 3, height: 64, width: 64), seed: 5 &+ 1)
+        let expected = try withoutGradients {
+            try prepared.trajectory.finalLatents(noise: Tensor.randomNormal(prepared.noiseShape, seed: 5))
+        }
+        let latents = try file.tensor("latents")
+        #expect(latents.shape == [1, 4, 8, 8])
+        #expect(maximumRelativeError(latents, expected) < 1e-6)
+        #expect(maximumRelativeError(try file.tensor("trace.2"), latents) == 0)
+    }
+
     @Test("a pruned tiny-denoiser export reproduces the masked model, even with a block's heads all removed")
     func architectureExportMatchesMaskedModel() throws {
         let (model, registry) = try Self.tinyDenoiser(seed: 7)
