@@ -107,10 +107,13 @@ extension UnitWidths {
                         module: group.moduleKey, key: axis.key, shape: actual, axis: axis.axis, fixed: fixed, perUnit: width)
                 }
                 let units = variable / width
-                if let solved, solved.units != units {
-                    throw .inconsistent(module: group.moduleKey, key: solved.key, units: solved.units, otherKey: axis.key, otherUnits: units)
+                guard let first = solved else {
+                    solved = (axis.key, units)
+                    continue
                 }
-                solved = (axis.key, units)
+                guard first.units == units else {
+                    throw .inconsistent(module: group.moduleKey, key: first.key, units: first.units, otherKey: axis.key, otherUnits: units)
+                }
             }
             if let solved, solved.units != group.unitCount { counts[group.moduleKey] = solved.units }
         }
