@@ -93,9 +93,25 @@ import Testing
         #expect(reloaded.widths == [5, 3])
         #expect(manifest.parameterCount == reloaded.parameters.parameterCount)
         #expect(manifest.parameterCount == (try PrunedAccounting(layout: model.layout, selection: selection)).parameters)
+        #expect(manifest.formatVersion == 2)
+        #expect(manifest.modules.first { $0.key == "blocks" }.map { ($0.kind, $0.kept) }! == (.block, [1, 3]))
+        #expect(manifest.modules.first { $0.key == "blocks.0.ffn" }!.keptUnits == 0)
+        #expect(manifest.units["neuron"]!.kept == 5 + 3)
         let masked = try withoutGradients { try model.forward(Self.inputs, masks: selection.binaryMasks(for: model.unitGroups)) }
         let actual = try withoutGradients { try reloaded.forward(Self.inputs, masks: .none) }
         #expect(maximumRelativeError(actual, masked) < 1e-5)
+    }
+
+    @Test("an export that removes no block lists no block list and stays format version 1")
+    func neuronOnlyExportStaysVersionOne() throws {
+        let model = try Self.model()
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let manifest = try model.exportPruned(selection: UnitSelection(kept: ["blocks.1.ffn": [0, 1]]), to: directory)
+        #expect(manifest.formatVersion == 1 && !manifest.modules.contains { $0.kind == .block })
+        let written = try UnitMasks.load(path: URL(fileURLWithPath: directory).appendingPathComponent("masks.safetensors").path)
+        #expect(written["blocks"] == nil && written["blocks.1.ffn"] != nil)
+        #expect(try ExportManifest.load(directory: directory) == manifest)
     }
 
     @Test("an architecture that cannot write a new depth refuses a block-removing export and writes nothing")
