@@ -157,8 +157,13 @@ public struct PluginArchitecture: PrunableArchitecture, @unchecked Sendable {
             if let model { vtable.pointee.release_model(model) }
             throw plugin.failure("architecture \(name): build_model", status: status == PRUNE_OK ? PRUNE_ERR_INTERNAL : status)
         }
+        // Block lists own every parameter under `<list>.<u>.`.
+        let groups = builder.groups.map { group in
+            group.isBlockList
+                ? UnitGroup.blocks(listKey: group.moduleKey, count: group.unitCount, parameterKeys: store.parameters.keys) : group
+        }
         let instance = PluginModel(
-            architecture: self, model: model, parameters: store, groups: builder.groups, configuration: configurationData,
+            architecture: self, model: model, parameters: store, groups: groups, configuration: configurationData,
             defaults: defaults)
         try store.finish()
         try instance.validateUnitGroups()

@@ -93,6 +93,9 @@ public final class PluginModel: PrunableModel {
     /// Throws unless every slice of every unit group addresses a declared parameter within its extent.
     func validateUnitGroups() throws {
         for group in unitGroups {
+            if group.isBlockList, let empty = group.wholeTensors.firstIndex(where: \.isEmpty) {
+                throw PluginModelError.badSlice(module: group.moduleKey, reason: "block \(empty) owns no parameter (none starts with \(group.blockPrefix(ofUnit: empty)))")
+            }
             for slice in group.slices {
                 guard let shape = parameters.parameters[slice.key]?.shape else {
                     throw PluginModelError.badSlice(module: group.moduleKey, reason: "parameter \(slice.key) was not declared")
