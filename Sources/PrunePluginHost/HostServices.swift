@@ -174,7 +174,7 @@ public enum HostServices {
                 let key = try Service.string(moduleKey, "module_key")
                 let kinds: [Int32: UnitKind] = [
                     PRUNE_UNIT_ATTENTION_HEAD: .attentionHead, PRUNE_UNIT_FFN_NEURON: .feedForwardNeuron,
-                    PRUNE_UNIT_MODULATION_OUTPUT: .modulationOutput,
+                    PRUNE_UNIT_MODULATION_OUTPUT: .modulationOutput, PRUNE_UNIT_BLOCK: .block,
                 ]
                 guard let unitKind = kinds[kind] else { throw ServiceFailure.invalidArgument("unknown unit kind \(kind)") }
                 guard !key.isEmpty, unitCount >= 0 else { throw ServiceFailure.invalidArgument("unit group \(key): bad key or count \(unitCount)") }
@@ -189,6 +189,9 @@ public enum HostServices {
                 let builder = try ModelBuilder.table.object(builder)
                 let key = try Service.string(key, "key")
                 guard !builder.groups.isEmpty else { throw ServiceFailure.invalidArgument("builder_unit_slice before any builder_unit_group") }
+                guard builder.groups[builder.groups.count - 1].kind != .block else {
+                    throw ServiceFailure.invalidArgument("slice of \(key): a block group owns whole tensors and takes no slices")
+                }
                 guard axis >= 0, offset >= 0, width >= 1 else {
                     throw ServiceFailure.invalidArgument("slice of \(key): axis \(axis), offset \(offset), width \(width)")
                 }
@@ -241,6 +244,7 @@ public enum HostServices {
                 case .attentionHead: PRUNE_UNIT_ATTENTION_HEAD
                 case .feedForwardNeuron: PRUNE_UNIT_FFN_NEURON
                 case .modulationOutput: PRUNE_UNIT_MODULATION_OUTPUT
+                case .block: PRUNE_UNIT_BLOCK
                 }
                 unitCount?.pointee = Int64(group.unitCount)
             }

@@ -128,15 +128,6 @@ public struct PluginArchitecture: PrunableArchitecture, @unchecked Sendable {
             defaults: descriptor.trajectory)
     }
 
-    public func accounting(preset: String) throws -> ModelAccounting {
-        let (data, descriptor) = try presetConfiguration(preset)
-        let configuration = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-        return try build(
-            store: ParameterStore(shapesOnly: ()), checkpoint: nil, configuration: configuration, configurationData: data,
-            defaults: descriptor.trajectory
-        ).accounting
-    }
-
     /// The preset's unit groups and parameter shapes from a shapes-only build (no weights allocated).
     public func layout(preset: String) throws -> ModelLayout {
         let (data, descriptor) = try presetConfiguration(preset)
@@ -166,8 +157,13 @@ public struct PluginArchitecture: PrunableArchitecture, @unchecked Sendable {
             if let model { vtable.pointee.release_model(model) }
             throw plugin.failure("architecture \(name): build_model", status: status == PRUNE_OK ? PRUNE_ERR_INTERNAL : status)
         }
+        // Block lists own every parameter under `<list>.<u>.`.
+        let groups = builder.groups.map { group in
+            group.isBlockList
+                ? UnitGroup.blocks(listKey: group.moduleKey, count: group.unitCount, parameterKeys: store.parameters.keys) : group
+        }
         let instance = PluginModel(
-            architecture: self, model: model, parameters: store, groups: builder.groups, configuration: configurationData,
+            architecture: self, model: model, parameters: store, groups: groups, configuration: configurationData,
             defaults: defaults)
         try store.finish()
         try instance.validateUnitGroups()

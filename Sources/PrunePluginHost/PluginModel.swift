@@ -31,12 +31,6 @@ public final class PluginModel: PrunableModel {
     deinit { architecture.vtable.pointee.release_model(model) }
 
     public var architectureName: String { architecture.classNames.first ?? architecture.name }
-    public var accounting: ModelAccounting {
-        ModelAccounting(
-            parameters: parameters.parameterCount,
-            heads: unitGroups.filter { $0.kind == .attentionHead }.reduce(0) { $0 + $1.unitCount },
-            ffnNeurons: unitGroups.filter { $0.kind == .feedForwardNeuron }.reduce(0) { $0 + $1.unitCount })
-    }
     /// EcoDiff's SDXL settings (hard-concrete masks, L1 on λ): the U-Net-era defaults suit DiT-style
     /// latent denoisers best of the two built-in sets.
     public var ecoDiffSettings: EcoDiffSettings { .sdxl }
@@ -99,6 +93,9 @@ public final class PluginModel: PrunableModel {
     /// Throws unless every slice of every unit group addresses a declared parameter within its extent.
     func validateUnitGroups() throws {
         for group in unitGroups {
+            if group.isBlockList, let empty = group.wholeTensors.firstIndex(where: \.isEmpty) {
+                throw PluginModelError.badSlice(module: group.moduleKey, reason: "block \(empty) owns no parameter (none starts with \(group.blockPrefix(ofUnit: empty)))")
+            }
             for slice in group.slices {
                 guard let shape = parameters.parameters[slice.key]?.shape else {
                     throw PluginModelError.badSlice(module: group.moduleKey, reason: "parameter \(slice.key) was not declared")

@@ -3,6 +3,8 @@ import CPrunePlugin
 /// What kind of unit a group holds.
 public enum UnitKind: Int32, Sendable {
     case attentionHead = 0, feedForwardNeuron = 1, modulationOutput = 2
+    /// A list of whole blocks (`PRUNE_UNIT_BLOCK`): unit u is the block `<module key>.<u>`; no slices.
+    case block = 3
 }
 
 /// One group of maskable units as a criterion sees it.

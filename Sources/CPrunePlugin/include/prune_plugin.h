@@ -124,6 +124,10 @@ typedef struct prune_scoring_context_opaque prune_scoring_context;
 #define PRUNE_UNIT_ATTENTION_HEAD 0
 #define PRUNE_UNIT_FFN_NEURON 1
 #define PRUNE_UNIT_MODULATION_OUTPUT 2
+/** A list of whole blocks: `module_key` names the list (`blocks`), unit u is the block `<module_key>.<u>` and owns
+ *  every parameter whose key starts with `<module_key>.<u>.` (the host collects them; declare no slices).
+ *  Masked, block u's output is `x + m[u]·(block(x) − x)`. Appended after ABI 1's first release. */
+#define PRUNE_UNIT_BLOCK 3
 
 /** Parameter initialisation for models built from a seed (host->builder_parameter). */
 #define PRUNE_INIT_ZEROS 0

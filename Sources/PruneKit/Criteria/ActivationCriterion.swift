@@ -20,6 +20,9 @@ import PruneTensor
 /// unit over the input columns of the consuming weight (Torch-Pruning's `ActivationImportance`-like
 /// grouping), instead of Wanda's per-output-row comparison of single weights.
 ///
+/// A block (``UnitKind/block``) scores `‖Δ_b‖₂ · Σ|W|` over every tensor it owns, with `Δ_b = block(x) − x` its
+/// residual contribution (what its mask scales).
+///
 /// Limitations: the rows a unit owns in the producing projections (q/k/v, up projection) are ignored, since
 /// their input is shared by all units. If a group has no consuming slice whose width matches the
 /// activation, the unit's whole activation norm `‖X_u‖` is multiplied by the L1 norm of all its weights.
@@ -36,6 +39,7 @@ public struct ActivationCriterion: PruningCriterion {
         // Σ a² per (unit, in-unit column), flattened unit-major.
         var squares: [String: [Double]] = [:]
         var inner: [String: Int] = [:]
+        var blockSquares: [String: [Int: Double]] = [:]
         let total = context.calibration.reduce(0) { $0 + $1.trajectory.stepCount }
         var completed = 0
         for (sampleIndex, sample) in context.calibration.enumerated() {
@@ -46,13 +50,18 @@ public struct ActivationCriterion: PruningCriterion {
                     from: trajectory.initialLatents(noise: sample.noise).detached(), masks: { _ in probes.masks }, detachingBetweenSteps: true
                 ) { step in
                     for observation in probes.activations(from: step.output) {
-                        let sums = Self.squaredColumnSums(observation.activation, unitAxis: observation.unitAxis)
+                        guard let unitAxis = observation.unitAxis else {
+                            let squares = Self.squaredColumnSums(observation.activation, unitAxis: 0).reduce(0, +)
+                            blockSquares[observation.module, default: [:]][observation.unit ?? 0, default: 0] += squares
+                            continue
+                        }
+                        let sums = Self.squaredColumnSums(observation.activation, unitAxis: unitAxis)
                         if let existing = squares[observation.module], existing.count == sums.count {
                             squares[observation.module] = zip(existing, sums).map { $0 + $1 }
                         } else {
                             squares[observation.module] = sums
                         }
-                        inner[observation.module] = observation.activation.shape[(observation.unitAxis + 1)...].reduce(1, *)
+                        inner[observation.module] = observation.activation.shape[(unitAxis + 1)...].reduce(1, *)
                     }
                     completed += 1
                     context.progress(
@@ -63,7 +72,17 @@ public struct ActivationCriterion: PruningCriterion {
         }
         var scores = UnitScores()
         var columnNorms: [String: [Float]] = [:]
-        for group in context.groups {
+        for group in context.groups where group.isBlockList {
+            guard let observed = blockSquares[group.moduleKey] else { throw CriterionError.activationNotObserved(module: group.moduleKey) }
+            scores[group.moduleKey] = try (0..<group.unitCount).map { unit in
+                let weights = try group.wholeTensors[unit].reduce(0.0) { total, key in
+                    let tensor = try context.parameter(key, module: group.moduleKey)
+                    return total + Double(MagnitudeCriterion.reduce(tensor.reshaped([tensor.count]), along: 0, norm: .l1).reduce(0, +))
+                }
+                return Float((observed[unit] ?? 0).squareRoot() * weights)
+            }
+        }
+        for group in context.groups where !group.isBlockList {
             guard let sums = squares[group.moduleKey], let width = inner[group.moduleKey] else {
                 throw CriterionError.activationNotObserved(module: group.moduleKey)
             }

@@ -7,6 +7,8 @@ import PruneTensor
 /// - `.l1`: Σ|w| over the unit's entries.
 /// - `.l2` (default): √(Σw²) over the unit's entries.
 ///
+/// A block (``UnitKind/block``) is scored by the same norm over every tensor it owns (``UnitGroup/wholeTensors``).
+///
 /// Data-free; no calibration needed.
 ///
 /// This implementation matches: Torch-Pruning `GroupMagnitudeImportance(p=1|2, group_reduction="sum",
@@ -33,6 +35,12 @@ public struct MagnitudeCriterion: PruningCriterion {
         var scores = UnitScores()
         for (position, group) in context.groups.enumerated() {
             var totals = [Float](repeating: 0, count: group.unitCount)
+            for (unit, keys) in group.wholeTensors.enumerated() where unit < group.unitCount {
+                for key in keys {
+                    let tensor = try context.parameter(key, module: group.moduleKey)
+                    totals[unit] += Self.reduce(tensor.reshaped([tensor.count]), along: 0, norm: norm).reduce(0, +)
+                }
+            }
             for slice in group.slices {
                 let tensor = try context.parameter(slice.key, module: group.moduleKey)
                 let end = slice.offset + group.unitCount * slice.width

@@ -23,11 +23,14 @@ struct ProbeMasks {
     /// The accumulated mask gradients by module key (zeros where none arrived).
     var gradients: [String: [Float]] { leaves.mapValues { $0.gradient?.scalars() ?? [Float](repeating: 0, count: $0.count) } }
 
-    /// One masked activation seen on the tape: the tensor the mask multiplied, and the axis of its units.
+    /// One masked activation seen on the tape: the tensor the mask multiplied, and the axis of its units — or,
+    /// for a block list whose mask is applied one block at a time (``UnitMasks/block(_:index:input:output:)``), the
+    /// block's whole residual contribution and its index (`unitAxis` `nil`).
     struct Observation {
         let module: String
         let activation: Tensor
-        let unitAxis: Int
+        let unitAxis: Int?
+        var unit: Int? = nil
     }
 
     /// Walks the tape that produced `output` and returns, for every multiplication by a probe mask (directly
@@ -45,6 +48,13 @@ struct ProbeMasks {
             guard let position = mask.shape.firstIndex(of: units), activation.rank >= mask.rank else { return nil }
             return activation.rank - mask.rank + position
         }
+        /// Block `unit` of a list when `tensor` is one entry sliced from its probe mask.
+        func blockEntry(_ tensor: Tensor) -> (module: String, unit: Int)? {
+            guard case .slice(let source, 0, let start)? = tensor.op, tensor.shape == [1],
+                let module = moduleOfLeaf[ObjectIdentifier(source)]
+            else { return nil }
+            return (module, start)
+        }
         var observations: [Observation] = []
         var visited = Set<ObjectIdentifier>()
         var stack = [output]
@@ -52,6 +62,10 @@ struct ProbeMasks {
             guard visited.insert(ObjectIdentifier(tensor)).inserted, let op = tensor.op else { continue }
             if case .multiply(let a, let b) = op {
                 for (mask, activation) in [(b, a), (a, b)] {
+                    if let entry = blockEntry(mask) {
+                        observations.append(Observation(module: entry.module, activation: activation, unitAxis: nil, unit: entry.unit))
+                        continue
+                    }
                     if let module = maskModule(mask), let units = leaves[module]?.count,
                         let axis = unitAxis(activation: activation, mask: mask, units: units),
                         activation.shape[axis] == units

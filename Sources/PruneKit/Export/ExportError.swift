@@ -14,6 +14,8 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidManifest(path: String, reason: String)
     /// Slicing the parameters failed.
     case surgery(SurgeryError)
+    /// The selection removes whole blocks of `module`, and the architecture's `config.json` cannot say the new depth.
+    case depthNotExpressible(architecture: String, module: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidConfiguration(let reason): "the configuration to export is invalid: \(reason)"
         case .invalidManifest(let path, let reason): "\(path) is not a valid prunekit.json: \(reason)"
         case .surgery(let error): "pruning failed: \(error)"
+        case .depthNotExpressible(let architecture, let module):
+            "\(architecture) cannot write a config.json without blocks of \(module); prune heads and neurons only (--units heads,neurons)"
         }
     }
 }

@@ -30,8 +30,9 @@ public struct ExportManifest: Codable, Sendable, Equatable {
     public static let fileName = "prunekit.json"
     /// The value of ``format``.
     public static let formatName = "prunekit-export"
-    /// The format version this code writes.
-    public static let currentFormatVersion = 1
+    /// The newest format version this code reads and writes: 2 added whole blocks (`kind: "block"`, module key = the
+    /// block list). A manifest without blocks is written as version 1, which older readers take.
+    public static let currentFormatVersion = 2
 
     /// One fingerprinted file of the source model.
     public struct FileDigest: Codable, Sendable, Equatable {
@@ -110,7 +111,7 @@ public struct ExportManifest: Codable, Sendable, Equatable {
 
     /// Always ``formatName``.
     public var format: String
-    /// ``currentFormatVersion`` when written by this code.
+    /// 2 when ``modules`` records whole blocks, else 1.
     public var formatVersion: Int
     /// The diffusers class of the model (`UNet2DConditionModel`, `FluxTransformer2DModel`, or a plugin's).
     public var architecture: String
@@ -135,7 +136,8 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         modules: [Module]
     ) {
         format = Self.formatName
-        formatVersion = Self.currentFormatVersion
+        // Version 2 added whole blocks (`kind: block`); an export without them stays readable by version-1 readers.
+        formatVersion = modules.contains { $0.kind == .block } ? 2 : 1
         self.architecture = architecture
         self.criterion = criterion
         self.target = target

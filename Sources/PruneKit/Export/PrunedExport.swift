@@ -8,8 +8,9 @@ import PruneTensor
 /// The directory holds:
 /// - `diffusion_pytorch_model.safetensors`: every parameter in diffusers naming, the removed units'
 ///   rows and columns sliced away (``ParameterSurgery``);
-/// - `config.json`: the original configuration, unchanged (per-module widths are read back from the
-///   weights' shapes);
+/// - `config.json`: the configuration the caller gives — the original one, with the new depth of every block list
+///   the selection shortens (per-module widths are read back from the weights' shapes); removed blocks' tensors
+///   are gone and the later blocks renumbered;
 /// - `prunekit.json`: the ``ExportManifest`` (kept units per module, criterion, target, seed, source
 ///   fingerprints);
 /// - `masks.safetensors`: the binary masks (`mask.<module key>`, `1` kept / `0` removed, original widths),
@@ -47,16 +48,22 @@ public enum PrunedExport {
         let files = try provenance.sourceDirectory.map { (path: String) throws(ExportError) in
             try SourceFingerprint.weightFiles(inModelDirectory: path)
         } ?? []
+        // A block list the selection does not mention keeps every block: it is left out of the record, so exports that
+        // prune heads and neurons only stay format version 1. Heads and neurons inside a removed block keep nothing.
+        let recorded = groups.filter { !$0.isBlockList || selection.kept[$0.moduleKey] != nil }
+        let goneWithBlocks = selection.removedBlockMembers(in: groups)
         let manifest = ExportManifest(
             architecture: architecture, criterion: provenance.criterion, target: provenance.target, seed: provenance.seed,
             source: ExportManifest.Source(
                 name: provenance.sourceDirectory, parameterCount: parameters.values.reduce(0) { $0 + $1.count }, files: files),
             parameterCount: pruned.values.reduce(0) { $0 + $1.count },
-            modules: groups.map {
-                ExportManifest.Module(key: $0.moduleKey, kind: $0.kind, originalUnits: $0.unitCount, kept: selection.keptUnits(of: $0))
+            modules: recorded.map {
+                ExportManifest.Module(
+                    key: $0.moduleKey, kind: $0.kind, originalUnits: $0.unitCount,
+                    kept: goneWithBlocks.contains($0.moduleKey) ? [] : selection.keptUnits(of: $0))
             })
         let manifestData = try manifest.encoded()
-        let moduleList = groups.map { [$0.moduleKey, String($0.unitCount), $0.kind.rawValue] }
+        let moduleList = recorded.map { [$0.moduleKey, String($0.unitCount), $0.kind.rawValue] }
         let moduleListJSON = "[" + moduleList.map { "[\"\($0[0])\",\($0[1]),\"\($0[2])\"]" }.joined(separator: ",") + "]"
 
         do {
@@ -65,7 +72,7 @@ public enum PrunedExport {
                 try SafetensorsWriter.write(
                     pruned, metadata: ["format": "pt"], to: base.appendingPathComponent("diffusion_pytorch_model.safetensors").path,
                     dtype: dtype)
-                try selection.binaryMasks(for: groups).write(
+                try selection.binaryMasks(for: recorded).write(
                     to: base.appendingPathComponent("masks.safetensors").path, metadata: ["modules": moduleListJSON])
                 try write(configuration, to: base.appendingPathComponent("config.json"))
                 try write(manifestData, to: base.appendingPathComponent(ExportManifest.fileName))

@@ -9,8 +9,28 @@ public struct PlanRow: Sendable, Equatable, Codable {
     public var eligible: Bool
     public var units: Int
     public var kept: Int
+    /// Parameters of one unit (unit 0's for a block list, whose blocks may differ once pruned).
     public var parametersPerUnit: Int
     public var parametersRemoved: Int
+    /// Parameters all the module's units own.
+    public var parameters: Int
+    /// Whether the module lies inside a block of a block list (its parameters are the block's too).
+    public var insideBlock: Bool
+
+    public init(
+        module: String, kind: UnitKind, eligible: Bool, units: Int, kept: Int, parametersPerUnit: Int, parametersRemoved: Int,
+        parameters: Int? = nil, insideBlock: Bool = false
+    ) {
+        self.module = module
+        self.kind = kind
+        self.eligible = eligible
+        self.units = units
+        self.kept = kept
+        self.parametersPerUnit = parametersPerUnit
+        self.parametersRemoved = parametersRemoved
+        self.parameters = parameters ?? units * parametersPerUnit
+        self.insideBlock = insideBlock
+    }
 }
 
 /// The outcome of ``PruningPlan/select(scores:groups:shapes:)``: the selection and a per-module table,
@@ -25,10 +45,18 @@ public struct PlanResult: Sendable, Equatable, Codable {
     /// ``plan`` selected them.
     public var source: String? = nil
 
-    /// Maskable parameters of eligible modules.
-    public var eligibleParameters: Int { rows.filter(\.eligible).reduce(0) { $0 + $1.units * $1.parametersPerUnit } }
-    /// Maskable parameters of all modules.
-    public var maskableParameters: Int { rows.reduce(0) { $0 + $1.units * $1.parametersPerUnit } }
+    /// Maskable parameters of eligible modules (a module inside an eligible block list counted once, in the list).
+    public var eligibleParameters: Int {
+        let eligibleLists = rows.filter { $0.eligible && $0.kind == .block }.map { $0.module + "." }
+        return rows.filter { row in
+            row.eligible && !(row.insideBlock && eligibleLists.contains { row.module.hasPrefix($0) })
+        }.reduce(0) { $0 + $1.parameters }
+    }
+    /// Maskable parameters of all modules (a module inside a block list counted once, in the list).
+    public var maskableParameters: Int {
+        let hasLists = rows.contains { $0.kind == .block }
+        return rows.filter { !(hasLists && $0.insideBlock) }.reduce(0) { $0 + $1.parameters }
+    }
     public var removedParameters: Int { rows.reduce(0) { $0 + $1.parametersRemoved } }
     public var removedUnits: Int { rows.reduce(0) { $0 + $1.units - $1.kept } }
     /// ``removedParameters`` as a fraction of ``eligibleParameters`` (0 when nothing is eligible).
@@ -69,12 +97,17 @@ extension PlanResult {
     /// names are the eligible ones, every other module keeps all its units. ``plan`` records the share of the
     /// eligible maskable parameters removed as its target, and ``source`` says where the selection came from.
     public init(selection: UnitSelection, groups: [UnitGroup], shapes: [String: [Int]], source: String) {
+        let shapeOf: (String) -> [Int]? = { shapes[$0] }
+        let removed = selection.removedParameters(in: groups, shapes: shapeOf)
+        let goneWithBlocks = selection.removedBlockMembers(in: groups)
+        let enclosing = groups.enclosingBlocks()
         let rows = groups.map { group in
-            let cost = group.parametersPerUnit(shapes: { shapes[$0] })
-            let kept = selection.keptUnits(of: group).count
+            let costs = group.unitParameterCounts(shapes: shapeOf)
+            let kept = goneWithBlocks.contains(group.moduleKey) ? 0 : selection.keptUnits(of: group).count
             return PlanRow(
                 module: group.moduleKey, kind: group.kind, eligible: selection.kept[group.moduleKey] != nil, units: group.unitCount,
-                kept: kept, parametersPerUnit: cost, parametersRemoved: (group.unitCount - kept) * cost)
+                kept: kept, parametersPerUnit: costs.first ?? 0, parametersRemoved: removed[group.moduleKey] ?? 0,
+                parameters: costs.reduce(0, +), insideBlock: enclosing[group.moduleKey] != nil)
         }
         self.init(plan: PruningPlan(target: .parameters(0)), selection: selection, rows: rows, source: source)
         plan = PruningPlan(target: .parameters(removedShare), scope: .perModule)

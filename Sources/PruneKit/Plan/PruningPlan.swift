@@ -18,6 +18,9 @@ import PruneNN
 /// - **Scope**: ``Scope/global`` ranks all eligible units of one ``UnitKind`` together (each kind gets the
 ///   same target fraction of its own parameters or units, unless it has its own), ``Scope/perModule`` ranks and
 ///   budgets each module alone.
+/// - **Whole blocks** (``UnitKind/block``) are ranked first; the heads and neurons inside a removed block are then
+///   removed with it: they count towards their own kind's target and are not ranked again, and their parameters
+///   are counted once, in the block (``PlanResult/eligibleParameters``).
 /// - **Order**: units are removed lowest score first. Ties go to the unit that comes later in model order,
 ///   so the unit with the lower index is kept, as with a stable descending sort.
 /// - **Parameter targets**: units are removed in that order while the removed count stays closest to the
@@ -145,49 +148,72 @@ public struct PruningPlan: Sendable, Equatable, Codable {
             if let unit = values.firstIndex(where: \.isNaN) { throw .nanScore(module: group.moduleKey, unit: unit) }
             eligible.append(index)
         }
-        let costs = groups.map { $0.parametersPerUnit(shapes: { shapes[$0] }) }
+        let unitCosts = groups.map { $0.unitParameterCounts(shapes: { shapes[$0] }) }
+        let groupCosts = unitCosts.map { $0.reduce(0, +) }
         let modelParameters = shapes.values.reduce(0) { $0 + $1.reduce(1, *) }
-        let eligibleParameters = eligible.reduce(0) { $0 + groups[$1].unitCount * costs[$1] }
+        // Heads and neurons inside an eligible block are counted once, in the block.
+        let enclosing = groups.enclosingBlocks()
+        let eligibleKeys = Set(eligible.map { groups[$0].moduleKey })
+        let eligibleParameters = eligible.reduce(0) { total, index in
+            if let block = enclosing[groups[index].moduleKey], eligibleKeys.contains(block.list) { return total }
+            return total + groupCosts[index]
+        }
         /// The kind's own target against its own eligible parameters, or ``target`` against all of them.
         func resolve(_ kind: UnitKind) throws(PlanError) -> Target {
             guard let own = targetsByKind[kind] else {
                 return try target.resolved(modelParameters: modelParameters, eligibleParameters: eligibleParameters)
             }
-            let kindParameters = eligible.filter { groups[$0].kind == kind }.reduce(0) { $0 + groups[$1].unitCount * costs[$1] }
+            let kindParameters = eligible.filter { groups[$0].kind == kind }.reduce(0) { $0 + groupCosts[$1] }
             return try own.resolved(modelParameters: modelParameters, eligibleParameters: kindParameters, kind: kind)
         }
 
-        // Pools of group indices ranked together.
+        // Pools of group indices ranked together; whole blocks first, so that the other pools see what went with them.
         var pools: [(target: Target, members: [Int])] = []
+        let kindOrder = [UnitKind.block] + UnitKind.allCases.filter { $0 != .block }
         switch scope {
         case .global:
-            for kind in UnitKind.allCases {
+            for kind in kindOrder {
                 let members = eligible.filter { groups[$0].kind == kind }
                 if !members.isEmpty { pools.append((try resolve(kind), members)) }
             }
         case .perModule:
-            for member in eligible { pools.append((try resolve(groups[member].kind), [member])) }
+            for kind in kindOrder {
+                for member in eligible where groups[member].kind == kind { pools.append((try resolve(kind), [member])) }
+            }
         }
 
         var removed = [Int: Set<Int>]()
+        let indexByKey = Dictionary(groups.enumerated().map { ($0.element.moduleKey, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        /// Whether `group` lies inside a block removed by an earlier pool.
+        func goneWithBlock(_ group: Int) -> Bool {
+            guard let block = enclosing[groups[group].moduleKey], let list = indexByKey[block.list] else { return false }
+            return removed[list]?.contains(block.unit) == true
+        }
         for pool in pools {
             // (group, unit) in removal order: lowest score first; ties: later in model order first.
             var candidates: [(group: Int, unit: Int, score: Float, order: Int)] = []
+            var removedCount = 0
+            var removedParameters = 0
             for member in pool.members {
+                if goneWithBlock(member) {
+                    // Already removed with its block: counts towards this pool's target, never a candidate.
+                    removedCount += groups[member].unitCount
+                    removedParameters += groupCosts[member]
+                    continue
+                }
                 let values = scores[groups[member].moduleKey]!
                 for unit in values.indices { candidates.append((member, unit, values[unit], candidates.count)) }
             }
             candidates.sort { $0.score != $1.score ? $0.score < $1.score : $0.order > $1.order }
             let fraction = pool.target.fraction
-            var removedCount = 0
-            var removedParameters = 0
-            let unitQuota = candidates.count - Int((Double(candidates.count) * (1 - fraction) + 1e-9).rounded(.down))
-            let parameterBudget = fraction * Double(pool.members.reduce(0) { $0 + groups[$1].unitCount * costs[$1] })
+            let unitTotal = pool.members.reduce(0) { $0 + groups[$1].unitCount }
+            let unitQuota = unitTotal - Int((Double(unitTotal) * (1 - fraction) + 1e-9).rounded(.down))
+            let parameterBudget = fraction * Double(pool.members.reduce(0) { $0 + groupCosts[$1] })
             candidateLoop: for candidate in candidates {
                 let group = groups[candidate.group]
                 let floor = min(minimumKeptPerModule, group.unitCount)
                 let removedHere = removed[candidate.group]?.count ?? 0
-                let cost = costs[candidate.group]
+                let cost = unitCosts[candidate.group][candidate.unit]
                 // A unit the floor protects is skipped; the first unit past the target stops the pass.
                 if group.unitCount - removedHere <= floor { continue }
                 switch pool.target {
@@ -210,11 +236,13 @@ public struct PruningPlan: Sendable, Equatable, Codable {
             if eligibleSet.contains(index) {
                 selection.setKept((0..<group.unitCount).filter { !gone.contains($0) }, for: group.moduleKey)
             }
+            let withBlock = goneWithBlock(index)
             rows.append(
                 PlanRow(
                     module: group.moduleKey, kind: group.kind, eligible: eligibleSet.contains(index), units: group.unitCount,
-                    kept: group.unitCount - gone.count, parametersPerUnit: costs[index],
-                    parametersRemoved: gone.count * costs[index]))
+                    kept: withBlock ? 0 : group.unitCount - gone.count, parametersPerUnit: unitCosts[index].first ?? 0,
+                    parametersRemoved: withBlock ? 0 : gone.reduce(0) { $0 + unitCosts[index][$1] },
+                    parameters: groupCosts[index], insideBlock: enclosing[group.moduleKey] != nil))
         }
         return PlanResult(plan: self, selection: selection, rows: rows)
     }

@@ -20,7 +20,7 @@ public protocol PrunableModel: AnyObject {
     var unitGroups: [UnitGroup] { get }
     /// The parameters, by checkpoint key.
     var parameters: ParameterStore { get }
-    /// Parameters, heads and FFN neurons.
+    /// Parameters, heads and FFN neurons; by default counted from the layout (``ModelAccounting/init(layout:)``).
     var accounting: ModelAccounting { get }
     /// The schedule, steps, guidance and image size the model is sampled with unless told otherwise.
     var defaultTrajectorySettings: TrajectorySettings { get }
@@ -43,6 +43,12 @@ public protocol PrunableModel: AnyObject {
 
     /// The `config.json` an export of this model carries (the source directory's own when there is one).
     func configurationJSON(sourceDirectory: String?) throws -> Data
+
+    /// The `config.json` of this model pruned to `selection`: ``configurationJSON(sourceDirectory:)`` with the
+    /// depth of every block list that `selection` shortens (FLUX `num_layers`, SDXL `transformer_layers_per_block`).
+    /// The default returns the configuration unchanged when no whole block is removed and throws
+    /// ``ExportError/depthNotExpressible(architecture:module:)`` otherwise.
+    func prunedConfigurationJSON(sourceDirectory: String?, selection: UnitSelection) throws -> Data
 
     /// The tensors one prompt's ``PromptConditioning`` must hold, with their shapes for a batch of 1
     /// (e.g. SDXL `prompt_embeds` `[1, 77, 2048]` and `pooled_prompt_embeds` `[1, 1280]`).
@@ -68,9 +74,20 @@ extension PrunableModel {
     ) throws -> ExportManifest {
         try PrunedExport.write(
             parameters: parameters.parameters, groups: unitGroups, selection: selection, architecture: architectureName,
-            configuration: try configurationJSON(sourceDirectory: provenance.sourceDirectory), provenance: provenance,
-            to: directory, replacing: replacing, dtype: dtype)
+            configuration: try prunedConfigurationJSON(sourceDirectory: provenance.sourceDirectory, selection: selection),
+            provenance: provenance, to: directory, replacing: replacing, dtype: dtype)
     }
+
+    /// The default: the configuration unchanged, unless `selection` removes a whole block.
+    public func prunedConfigurationJSON(sourceDirectory: String?, selection: UnitSelection) throws -> Data {
+        if let list = unitGroups.first(where: { $0.isBlockList && selection.keptUnits(of: $0).count < $0.unitCount }) {
+            throw ExportError.depthNotExpressible(architecture: architectureName, module: list.moduleKey)
+        }
+        return try configurationJSON(sourceDirectory: sourceDirectory)
+    }
+
+    /// The maskable units of the given kinds, in model order.
+    public func unitGroups(of kinds: Set<UnitKind>) -> [UnitGroup] { unitGroups.filter { kinds.contains($0.kind) } }
 
     /// `name` from `inputs`, or ``PrunableModelError/missingInput(name:)``.
     public func requiredInput(_ name: String, in inputs: [String: Tensor]) throws(PrunableModelError) -> Tensor {

@@ -9,6 +9,11 @@ import PruneTensor
 /// loses exactly the removed units' columns of each group, and entries outside every group stay.
 /// Indices are kept in their original order.
 ///
+/// A ``UnitKind/block`` group removes whole blocks: every tensor a removed block owns is dropped, and the keys of
+/// the kept blocks of the list are renumbered `0, 1, …` in their order (`transformer_blocks.3.attn.to_q.weight`
+/// becomes `transformer_blocks.2.attn.to_q.weight` when one earlier block went). Head and neuron groups inside a
+/// removed block go with it; those inside a kept block are renamed with it.
+///
 /// ```swift
 /// let surgery = try ParameterSurgery(groups: model.unitGroups, selection: selection) { store.parameters[$0]?.shape }
 /// let pruned = try surgery.apply(to: store.parameters)   // smaller tensors, same keys
@@ -27,6 +32,10 @@ public struct ParameterSurgery: Sendable, Equatable {
     public let originalShapes: [String: [Int]]
     /// Kept indices by parameter key and axis, for every touched `(key, axis)` (ascending).
     public let keptIndices: [String: [Int: [Int]]]
+    /// The tensors of removed blocks, with their shapes (dropped whole).
+    public let droppedTensors: [String: [Int]]
+    /// Key prefix renames of kept blocks that move (`transformer_blocks.3.` → `transformer_blocks.2.`).
+    public let blockRenames: [String: String]
 
     /// Plans the surgery from parameter shapes alone (no tensor is read).
     ///
@@ -68,8 +77,28 @@ public struct ParameterSurgery: Sendable, Equatable {
                 keptMarks[slice.key, default: [:]][slice.axis] = keptHere
             }
         }
+        var droppedTensors: [String: [Int]] = [:]
+        var blockRenames: [String: String] = [:]
+        for group in groups where group.isBlockList {
+            guard group.wholeTensors.count == group.unitCount else {
+                throw .blockTensors(module: group.moduleKey, lists: group.wholeTensors.count, units: group.unitCount)
+            }
+            let keptUnits = selection.keptUnits(of: group)
+            let keptSet = Set(keptUnits)
+            for unit in 0..<group.unitCount {
+                let prefix = group.blockPrefix(ofUnit: unit)
+                for key in group.wholeTensors[unit] {
+                    guard key.hasPrefix(prefix) else { throw .blockTensorOutside(key: key, module: group.moduleKey, prefix: prefix) }
+                    guard let shape = shapes(key) else { throw .missingParameter(key: key, module: group.moduleKey) }
+                    if !keptSet.contains(unit) { droppedTensors[key] = shape }
+                }
+            }
+            for (position, unit) in keptUnits.enumerated() where position != unit {
+                blockRenames[group.blockPrefix(ofUnit: unit)] = group.blockPrefix(ofUnit: position)
+            }
+        }
         var keptIndices: [String: [Int: [Int]]] = [:]
-        for (key, axes) in owned {
+        for (key, axes) in owned where droppedTensors[key] == nil {
             for (axis, ownedHere) in axes {
                 let keptHere = keptMarks[key]![axis]!
                 keptIndices[key, default: [:]][axis] = ownedHere.indices.filter { !ownedHere[$0] || keptHere[$0] }
@@ -79,6 +108,22 @@ public struct ParameterSurgery: Sendable, Equatable {
         self.selection = selection
         self.originalShapes = originalShapes
         self.keptIndices = keptIndices
+        self.droppedTensors = droppedTensors
+        self.blockRenames = blockRenames
+    }
+
+    /// The key `key` has after pruning: renumbered when it lies in a kept block that moves, `nil` when it lies in a
+    /// removed block, itself otherwise.
+    public func prunedKey(_ key: String) -> String? {
+        if droppedTensors[key] != nil { return nil }
+        return renamed(key)
+    }
+
+    /// `key` with a moving block's prefix replaced (module keys as well as parameter keys).
+    func renamed(_ key: String) -> String {
+        guard !blockRenames.isEmpty else { return key }
+        for (from, to) in blockRenames where key.hasPrefix(from) { return to + key.dropFirst(from.count) }
+        return key
     }
 
     /// Plans the surgery from the parameters themselves; see ``init(groups:selection:shapes:)``.
@@ -96,37 +141,59 @@ public struct ParameterSurgery: Sendable, Equatable {
 
     /// The unit groups of the pruned model: each unit count is the number of kept units and each slice's
     /// offset is moved to the number of kept indices before it (slices of one tensor axis are assumed to
-    /// occupy disjoint, contiguous regions, as in every diffusers layer).
+    /// occupy disjoint, contiguous regions, as in every diffusers layer). Groups inside removed blocks are gone,
+    /// those inside moved blocks renamed.
     public var prunedGroups: [UnitGroup] {
-        groups.map { group in
+        let enclosing = groups.enclosingBlocks()
+        let byKey = Dictionary(groups.map { ($0.moduleKey, $0) }, uniquingKeysWith: { first, _ in first })
+        return groups.compactMap { group in
+            if let block = enclosing[group.moduleKey], let list = byKey[block.list],
+                !selection.keptUnits(of: list).contains(block.unit)
+            {
+                return nil
+            }
             var pruned = group
-            pruned.unitCount = selection.keptUnits(of: group).count
+            let kept = selection.keptUnits(of: group)
+            pruned.unitCount = kept.count
+            pruned.moduleKey = renamed(group.moduleKey)
             pruned.slices = group.slices.map { slice in
                 var moved = slice
                 let indices = keptIndices[slice.key]?[slice.axis] ?? []
                 moved.offset = indices.partitioningIndex { $0 >= slice.offset }
+                moved.key = renamed(slice.key)
                 return moved
+            }
+            if group.isBlockList {
+                pruned.wholeTensors = kept.map { unit in
+                    group.wholeTensors[unit].map { renamed($0) }
+                }
             }
             return pruned
         }
     }
 
-    /// Parameters removed from the touched tensors (before minus after).
+    /// Parameters removed: the touched tensors' entries (before minus after) and every tensor of a removed block.
     public var removedParameterCount: Int {
-        originalShapes.reduce(0) { total, entry in
-            total + entry.value.reduce(1, *) - prunedShape(of: entry.key, original: entry.value).reduce(1, *)
+        let sliced = originalShapes.reduce(0) { total, entry in
+            guard droppedTensors[entry.key] == nil else { return total }
+            return total + entry.value.reduce(1, *) - prunedShape(of: entry.key, original: entry.value).reduce(1, *)
         }
+        return sliced + droppedTensors.values.reduce(0) { $0 + $1.reduce(1, *) }
     }
 
     /// The sliced tensors: every touched parameter loses the removed units' entries (a fresh contiguous
-    /// copy); every other parameter is returned as it is. The result is not recorded on the tape.
+    /// copy); every other parameter is returned as it is; removed blocks' tensors are dropped and moved blocks'
+    /// keys renumbered (``prunedKey(_:)``). The result is not recorded on the tape.
     ///
     /// - Parameter parameters: tensors by checkpoint key (as planned).
-    /// - Returns: the same keys with pruned shapes.
+    /// - Returns: the pruned keys with pruned shapes.
     /// - Throws: ``SurgeryError/missingParameter(key:module:)`` when a planned key is absent, or
     ///   ``SurgeryError/shapeMismatch(key:planned:actual:)`` when its shape differs from the plan.
     public func apply(to parameters: [String: Tensor]) throws(SurgeryError) -> [String: Tensor] {
         var result = parameters
+        for key in droppedTensors.keys where parameters[key] == nil {
+            throw .missingParameter(key: key, module: module(touching: key))
+        }
         for key in keptIndices.keys.sorted() {
             guard let tensor = parameters[key] else { throw .missingParameter(key: key, module: module(touching: key)) }
             let original = originalShapes[key]!
@@ -137,7 +204,13 @@ public struct ParameterSurgery: Sendable, Equatable {
             }
             result[key] = sliced
         }
-        return result
+        guard !droppedTensors.isEmpty || !blockRenames.isEmpty else { return result }
+        var renumbered: [String: Tensor] = [:]
+        for (key, tensor) in result {
+            guard let newKey = prunedKey(key) else { continue }
+            renumbered[newKey] = tensor
+        }
+        return renumbered
     }
 
     /// Plans and applies the surgery in one call; see ``init(groups:selection:shapes:)`` and ``apply(to:)``.
@@ -149,7 +222,7 @@ public struct ParameterSurgery: Sendable, Equatable {
     }
 
     private func module(touching key: String) -> String {
-        groups.first { $0.slices.contains { $0.key == key } }?.moduleKey ?? "?"
+        groups.first { $0.slices.contains { $0.key == key } || $0.wholeTensors.contains { $0.contains(key) } }?.moduleKey ?? "?"
     }
 }
 

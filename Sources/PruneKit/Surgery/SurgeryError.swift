@@ -16,6 +16,10 @@ public enum SurgeryError: Error, Sendable, Equatable, CustomStringConvertible {
     case sliceOutOfBounds(key: String, axis: Int, range: Range<Int>, extent: Int, module: String)
     /// A tensor handed to ``ParameterSurgery/apply(to:)`` does not have the shape the surgery was planned with.
     case shapeMismatch(key: String, planned: [Int], actual: [Int])
+    /// A block group lists tensors for `lists` blocks but has `units` units.
+    case blockTensors(module: String, lists: Int, units: Int)
+    /// A block group's unit claims a tensor outside its block's key prefix.
+    case blockTensorOutside(key: String, module: String, prefix: String)
 
     public var description: String {
         switch self {
@@ -29,6 +33,8 @@ public enum SurgeryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .sliceOutOfBounds(let key, let axis, let range, let extent, let module):
             "\(module): entries \(range) of \(key) along axis \(axis) exceed its extent \(extent)"
         case .shapeMismatch(let key, let planned, let actual): "\(key): surgery planned for shape \(planned), got \(actual)"
+        case .blockTensors(let module, let lists, let units): "\(module): tensor lists for \(lists) blocks, but \(units) blocks"
+        case .blockTensorOutside(let key, let module, let prefix): "\(module): block tensor \(key) does not start with \(prefix)"
         }
     }
 }

@@ -77,14 +77,44 @@ public struct UnitSelection: Sendable, Equatable, Codable {
         return masks
     }
 
-    /// Units removed over all `groups`.
+    /// Units removed over all `groups` (the units of heads and neurons inside a removed block count as removed).
     public func removedUnitCount(in groups: [UnitGroup]) -> Int {
-        groups.reduce(0) { $0 + $1.unitCount - keptUnits(of: $1).count }
+        let gone = removedBlockMembers(in: groups)
+        return groups.reduce(0) { $0 + (gone.contains($1.moduleKey) ? $1.unitCount : $1.unitCount - keptUnits(of: $1).count) }
     }
 
-    /// Parameters removed with the units: for each group, removed units × ``UnitGroup/parametersPerUnit(shapes:)``.
+    /// Parameters removed with the units, without counting anything twice: removed units × their cost, and for a
+    /// removed block everything it owns (the heads and neurons inside it count under the block).
     public func removedParameterCount(in groups: [UnitGroup], shapes: (String) -> [Int]?) -> Int {
-        groups.reduce(0) { $0 + ($1.unitCount - keptUnits(of: $1).count) * $1.parametersPerUnit(shapes: shapes) }
+        removedParameters(in: groups, shapes: shapes).values.reduce(0, +)
+    }
+
+    /// ``removedParameterCount(in:shapes:)`` per module key (0 for a group inside a removed block).
+    public func removedParameters(in groups: [UnitGroup], shapes: (String) -> [Int]?) -> [String: Int] {
+        let gone = removedBlockMembers(in: groups)
+        var result: [String: Int] = [:]
+        for group in groups {
+            guard !gone.contains(group.moduleKey) else {
+                result[group.moduleKey] = 0
+                continue
+            }
+            let costs = group.unitParameterCounts(shapes: shapes)
+            let kept = Set(keptUnits(of: group))
+            result[group.moduleKey] = (0..<group.unitCount).reduce(0) { kept.contains($1) ? $0 : $0 + costs[$1] }
+        }
+        return result
+    }
+
+    /// The module keys of the head/neuron groups that lie inside a block this selection removes.
+    public func removedBlockMembers(in groups: [UnitGroup]) -> Set<String> {
+        let lists = groups.filter(\.isBlockList)
+        guard !lists.isEmpty else { return [] }
+        let keptByList = Dictionary(lists.map { ($0.moduleKey, Set(keptUnits(of: $0))) }, uniquingKeysWith: { a, _ in a })
+        var result = Set<String>()
+        for (module, block) in groups.enclosingBlocks() where keptByList[block.list]?.contains(block.unit) == false {
+            result.insert(module)
+        }
+        return result
     }
 
     static func groupsByKey(_ groups: [UnitGroup]) throws(SurgeryError) -> [String: UnitGroup] {

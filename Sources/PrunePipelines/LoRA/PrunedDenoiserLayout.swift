@@ -54,10 +54,10 @@ public struct PrunedDenoiserLayout: Sendable {
             do {
                 let configuration = try UNetConfiguration.load(contentsOf: configurationPath)
                 try configuration.validate()
-                let built = try UNet2DConditionModel.unitGroups(of: configuration)
-                groups = built.groups
-                originalShapes = built.shapes
-                resolver = .sdxl(configuration: configuration, parameterKeys: built.shapes.keys)
+                let layout = try UNet2DConditionModel.layout(of: configuration)
+                groups = layout.groups
+                originalShapes = layout.shapes
+                resolver = .sdxl(configuration: configuration, parameterKeys: layout.shapes.keys)
             } catch {
                 throw .configuration(path: configurationPath, reason: "\(error)")
             }
@@ -65,9 +65,9 @@ public struct PrunedDenoiserLayout: Sendable {
             do {
                 let configuration = try FluxConfiguration.load(path: configurationPath)
                 try configuration.validate()
-                let shapes = FluxTransformer2DModel.Shapes(configuration: configuration, structure: FluxStructure(configuration: configuration))
-                groups = shapes.unitGroups
-                originalShapes = Dictionary(shapes.parameters.map { ($0.key, $0.shape) }, uniquingKeysWith: { first, _ in first })
+                let layout = FluxTransformer2DModel.layout(configuration: configuration)
+                groups = layout.groups
+                originalShapes = layout.shapes
                 resolver = .flux(configuration: configuration, parameterKeys: originalShapes.keys)
             } catch {
                 throw .configuration(path: configurationPath, reason: "\(error)")
@@ -123,16 +123,17 @@ public struct PrunedDenoiserLayout: Sendable {
         }
     }
 
-    /// The export's weights have exactly the pruned shapes.
+    /// The export's weights have exactly the pruned shapes, under their pruned keys (blocks renumbered).
     static func checkWeights(directory: String, originalShapes: [String: [Int]], surgery: ParameterSurgery) throws(LoRAAdaptationError) {
         let source: SafetensorsTensorSource
         do { source = try SafetensorsTensorSource(modelDirectory: directory) } catch {
             throw .notAPrunedExport(path: directory, reason: error.description)
         }
         for key in originalShapes.keys.sorted() {
+            guard let prunedKey = surgery.prunedKey(key) else { continue }  // in a removed block
             let expected = surgery.prunedShape(of: key, original: originalShapes[key]!)
-            let actual = source.shape(of: key)
-            guard actual == expected else { throw .prunedWeights(path: directory, key: key, expected: expected, actual: actual) }
+            let actual = source.shape(of: prunedKey)
+            guard actual == expected else { throw .prunedWeights(path: directory, key: prunedKey, expected: expected, actual: actual) }
         }
     }
 }
