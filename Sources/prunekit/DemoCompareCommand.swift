@@ -48,7 +48,7 @@ struct DemoCompareCommand: ParsableCommand {
             throw ValidationError("--samples-per-prompt and --epochs must be at least 1 and --calibration-prompts in 1…72")
         }
         for name in criteria {
-            do { _ = try CriterionRegistry.shared.criterion(named: name) } catch { throw ValidationError(error.description) }
+            do { _ = try CriterionRegistry.current.criterion(named: name) } catch { throw ValidationError(error.description) }
         }
         for model in models where !DemoModelDirectory.isDemoModel(model) {
             throw ValidationError("--model \(model) is not a demo model directory (no \(DemoModelDirectory.textEncoderConfiguration))")
@@ -70,7 +70,7 @@ struct DemoCompareCommand: ParsableCommand {
         defer { claim.release() }
         let started = Date()
         let directories = try models.isEmpty ? [EmbeddedDemoModels.directory(.sdxl), EmbeddedDemoModels.directory(.flux)] : models
-        let names = criteria.isEmpty ? CriterionRegistry.shared.all.map(\.name) : criteria
+        let names = criteria.isEmpty ? CriterionRegistry.current.all.map(\.name) : criteria
         let evaluationSeed: UInt64 = 1_000_003
         var modelEntries: [CriteriaComparisonModel] = []
         var rows: [CriteriaComparisonRow] = []
@@ -94,7 +94,7 @@ struct DemoCompareCommand: ParsableCommand {
             for unitKinds in units {
                 let groups = try unitKinds.groups(of: model)
                 for criterionName in names {
-                    let criterion = try CriterionRegistry.shared.criterion(named: criterionName)
+                    let criterion = try CriterionRegistry.current.criterion(named: criterionName)
                     if criterion.requiresCalibration, calibration.isEmpty {
                         printProgress("\(name): calibration trajectories for \(prompts.count) prompts")
                         calibration = try model.calibrationSamples(

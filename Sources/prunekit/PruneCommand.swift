@@ -115,7 +115,7 @@ struct PruneCommand: ParsableCommand {
         for (flag, value) in [("--target", target), ("--target-heads", targetHeads), ("--target-neurons", targetNeurons)] {
             if let value, !(value >= 0 && value <= 1) { throw ValidationError("\(flag) must be a fraction in [0, 1], got \(value)") }
         }
-        do { _ = try CriterionRegistry.shared.criterion(named: criterionName) } catch {
+        do { _ = try CriterionRegistry.current.criterion(named: criterionName) } catch {
             throw ValidationError(error.description)
         }
         try validateUnitFiles()
@@ -211,7 +211,7 @@ struct PruneCommand: ParsableCommand {
 
     /// Whether the criterion learns masks with resumable checkpoints (``PruningCriterion/trainsMasks``).
     var writesCheckpoint: Bool {
-        unitFile == nil && (try? CriterionRegistry.shared.criterion(named: criterionName))?.trainsMasks == true
+        unitFile == nil && (try? CriterionRegistry.current.criterion(named: criterionName))?.trainsMasks == true
             && (checkpointEvery > 0 || resume)
     }
 
@@ -279,7 +279,7 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         let claim = try claimOutputs()
         defer { claim.release() }
-        let criterion = try CriterionRegistry.shared.criterion(named: criterionName)
+        let criterion = try CriterionRegistry.current.criterion(named: criterionName)
         let plan = plan()
         for pattern in plan.include + plan.exclude { _ = try pattern.matches("") }  // bad regexes fail before any work
         let calibrates = criterion.requiresCalibration && unitFile == nil

@@ -61,11 +61,12 @@ final class RecordingMaskCriterion: PruningCriterion, @unchecked Sendable {
 /// `prunekit prune` configures any criterion the same way — the model, epochs, learning rate, β, checkpoints and
 /// resume — with no EcoDiff-only code path.
 @Suite(.serialized) struct CriterionOptionsCLITests {
-    static let criterion: RecordingMaskCriterion = {
-        let criterion = RecordingMaskCriterion()
-        try! CriterionRegistry.shared.register(criterion, replacing: true)
-        return criterion
-    }()
+    /// Runs `arguments` with the built-ins and `criterion` as the registry (the shared one stays untouched).
+    static func run(_ arguments: [String], with criterion: RecordingMaskCriterion) throws {
+        let registry = CriterionRegistry.withBuiltIns()
+        try registry.register(criterion)
+        try CriterionRegistry.$current.withValue(registry) { try CLITests.run(arguments) }
+    }
 
     static func arguments(out: String) -> [String] {
         [
@@ -78,14 +79,14 @@ final class RecordingMaskCriterion: PruningCriterion, @unchecked Sendable {
 
     @Test("a criterion other than EcoDiff gets the model and the CLI's training options, and an interrupted run resumes to the same masks")
     func nonEcoDiffCriterionIsConfiguredAndResumes() throws {
-        let criterion = Self.criterion
+        let criterion = RecordingMaskCriterion()
         let directory = CLITests.temporaryPath("criterion-options")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
         criterion.stopAfter = nil
         let reference = directory + "/reference"
-        try CLITests.run(Self.arguments(out: reference))
+        try Self.run(Self.arguments(out: reference), with: criterion)
         let first = try #require(criterion.received.last)
         #expect(first.architecture == "FluxTransformer2DModel")
         #expect(first.epochs == 4 && first.learningRate == 0.2 && first.penaltyWeight == 0.05)
@@ -96,15 +97,19 @@ final class RecordingMaskCriterion: PruningCriterion, @unchecked Sendable {
         let interrupted = directory + "/interrupted"
         let checkpoint = EcoDiffCheckpoint.defaultPath(forOutput: interrupted)
         criterion.stopAfter = 3
-        #expect(throws: RecordingMaskCriterion.Stop.self) { try CLITests.run(Self.arguments(out: interrupted)) }
+        #expect(throws: RecordingMaskCriterion.Stop.self) { try Self.run(Self.arguments(out: interrupted), with: criterion) }
         #expect(FileManager.default.fileExists(atPath: checkpoint), "the snapshot after the second step stays")
         #expect(!FileManager.default.fileExists(atPath: interrupted), "a stopped run leaves no output directory")
-        let identity = try PruneCommand.parse(Array(Self.arguments(out: interrupted).dropFirst())).checkpointing.identity
+        let registry = CriterionRegistry.withBuiltIns()
+        try registry.register(criterion)
+        let identity = try CriterionRegistry.$current.withValue(registry) {
+            try PruneCommand.parse(Array(Self.arguments(out: interrupted).dropFirst())).checkpointing.identity
+        }
         let saved = try EcoDiffCheckpoint.load(path: checkpoint, expecting: identity)
         #expect(saved.nextEpoch == 2 && saved.optimizer.stepCount == 2)
 
         criterion.stopAfter = nil
-        try CLITests.run(Self.arguments(out: interrupted) + ["--resume"])
+        try Self.run(Self.arguments(out: interrupted) + ["--resume"], with: criterion)
         #expect(criterion.received.last?.checkpointing?.resume == true)
         #expect(!FileManager.default.fileExists(atPath: checkpoint))
         let expected = try SafetensorsFile.open(reference + "/masks.safetensors")
@@ -116,8 +121,9 @@ final class RecordingMaskCriterion: PruningCriterion, @unchecked Sendable {
 
         // A data-free criterion gets the same context and ignores the training options; no checkpoint is claimed.
         let magnitude = directory + "/magnitude"
-        try CLITests.run(
-            ["prune", "--model", Fixtures.path("flux-tiny"), "--criterion", "magnitude", "--target", "0.3", "--epochs", "4", "--out", magnitude])
+        try Self.run(
+            ["prune", "--model", Fixtures.path("flux-tiny"), "--criterion", "magnitude", "--target", "0.3", "--epochs", "4", "--out", magnitude],
+            with: criterion)
         #expect(!FileManager.default.fileExists(atPath: EcoDiffCheckpoint.defaultPath(forOutput: magnitude)))
     }
 }

@@ -34,6 +34,10 @@ public final class CriterionRegistry: @unchecked Sendable {
     /// The process-wide registry (built-ins plus whatever has been registered since).
     public static let shared = CriterionRegistry.withBuiltIns()
 
+    /// The registry commands look criteria up in: ``shared`` unless the current task scopes another
+    /// (`CriterionRegistry.$current.withValue(registry) { … }`, e.g. a test's criteria without touching ``shared``).
+    @TaskLocal public static var current: CriterionRegistry = .shared
+
     /// Adds `criterion` under its name.
     /// - Parameter replacing: replace an existing criterion of the same name instead of throwing.
     /// - Throws: ``CriterionError/duplicateCriterion(_:)``.
