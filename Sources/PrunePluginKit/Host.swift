@@ -13,6 +13,13 @@ public enum Host {
         return table.pointee
     }
 
+    /// Whether the host's services table (of the size it states) holds the service at `field` — false for a
+    /// service appended after the host was built (`PRUNE_HAS_FIELD`).
+    static func offers<Service>(_ field: KeyPath<prune_host_services, Service>, in table: UnsafePointer<prune_host_services>) -> Bool {
+        guard let offset = MemoryLayout<prune_host_services>.offset(of: field) else { return false }
+        return Int(table.pointee.struct_size) >= offset + MemoryLayout<Service>.size
+    }
+
     /// Writes `message` to the host's log.
     public static func log(_ message: String, level: Int32 = PRUNE_LOG_INFO) {
         guard let log = table?.pointee.log else { return }
