@@ -21,7 +21,11 @@ struct DemoCompareCommand: ParsableCommand {
     var models: [String] = []
     @Option(name: .customLong("criterion"), help: "A criterion (repeatable; default: every registered criterion).")
     var criteria: [String] = []
-    @Option(help: "Comma-separated fractions of the prunable parameters to remove.") var targets: String = "0.1,0.2,0.3"
+    @Option(help: "Comma-separated fractions to remove, counted as --target-kind says.") var targets: String = "0.1,0.2,0.3"
+    @Option(help: "What --targets are fractions of: parameters (the prunable ones; default), units, or model (all of the model's parameters).")
+    var targetKind: PruneCommand.TargetKind = .parameters
+    @Option(help: "The unit kinds to prune, as prune --units (heads,neurons; blocks; all); repeatable: each set is scored and measured on its own.")
+    var units: [UnitKindsOption] = [.standard]
     @Option(help: "Evaluation images per prompt (72 prompts).") var samplesPerPrompt: Int = 1
     @Option(help: "Calibration prompts per model (the first N of the 72, spread over the grammar).") var calibrationPrompts: Int = 72
     @Option(help: "ecodiff: passes over the calibration prompts.") var epochs: Int = 4
@@ -87,56 +91,60 @@ struct DemoCompareCommand: ParsableCommand {
                 CriteriaComparisonModel(
                     name: name, architecture: model.architectureName, original: original, calibrationPrompts: prompts.count, sampling: sampling))
 
-            for criterionName in names {
-                var criterion = try CriterionRegistry.shared.criterion(named: criterionName)
-                if criterion.requiresCalibration, calibration.isEmpty {
-                    printProgress("\(name): calibration trajectories for \(prompts.count) prompts")
-                    calibration = try model.calibrationSamples(
-                        prompts: try model.encode(prompts: prompts), settings: TrajectorySettings(), seed: seed)
-                }
-                let scoringStart = Date()
-                var context = ScoringContext(
-                    groups: model.unitGroups, parameters: model.parameters.parameters,
-                    calibration: criterion.requiresCalibration ? calibration : [], seed: seed,
-                    progress: { progress in
-                        let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
-                        printProgress("\(name) \(criterionName)\(share): \(progress.message)")
-                    })
-                if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
-                    ecodiff = ecodiff.configured(settings: model.ecoDiffSettings, epochs: epochs)
-                    ecodiff.lambdas = try ecodiff.learnLambdas(in: context)
-                    criterion = ecodiff
-                    context.progress = { _ in }
-                }
-                printProgress("\(name) \(criterionName): scoring")
-                let scores = try criterion.scores(in: context)
-                let scoringSeconds = Date().timeIntervalSince(scoringStart)
-                for target in targetValues {
-                    let plan = PruningPlan(target: .parameters(target), scope: .global)
-                    let result = try plan.select(scores: scores, groups: model.unitGroups, shapes: context.shapes)
-                    let exported = scratch + "/\(name)-\(criterionName)-\(Int((target * 100).rounded()))"
-                    try model.exportPruned(
-                        selection: result.selection, to: exported,
-                        provenance: PruningProvenance(criterion: criterionName, target: target, seed: seed, sourceDirectory: directory),
-                        replacing: true, dtype: .float32)
-                    let pruned = try DemoModelDirectory.load(exported)
-                    let measured = try DemoMeasurement.measure(
-                        pruned, sampling: sampling, samplesPerPrompt: samplesPerPrompt, seed: evaluationSeed, latencyRuns: 1)
-                    var figures = measured.figures
-                    let evaluation = measured.evaluation
-                    let times = try DemoMeasurement.latencies([model.demo, pruned], sampling: sampling, seed: evaluationSeed)
-                    figures.millisecondsPerImage = times[1]
-                    let fidelity = DemoFidelity(evaluation, reference: reference)
-                    rows.append(
-                        CriteriaComparisonRow(
-                            model: name, criterion: criterionName, target: target, figures: figures, fidelity: fidelity,
-                            scoringSeconds: scoringSeconds, originalMillisecondsPerImage: times[0]))
-                    printProgress(
-                        String(
-                            format: "%@ %@ %.0f %%: adherence %.1f %% (original %.1f %%), PSNR %.2f dB, SSIM %.4f, %.1f ms/image (original %.1f)",
-                            name, criterionName, target * 100, figures.adherence.strict.all * 100, original.adherence.strict.all * 100, fidelity.psnr,
-                            fidelity.ssim, times[1], times[0]))
-                    try? FileManager.default.removeItem(atPath: exported)
+            for unitKinds in units {
+                let groups = try unitKinds.groups(of: model)
+                for criterionName in names {
+                    var criterion = try CriterionRegistry.shared.criterion(named: criterionName)
+                    if criterion.requiresCalibration, calibration.isEmpty {
+                        printProgress("\(name): calibration trajectories for \(prompts.count) prompts")
+                        calibration = try model.calibrationSamples(
+                            prompts: try model.encode(prompts: prompts), settings: TrajectorySettings(), seed: seed)
+                    }
+                    let scoringStart = Date()
+                    var context = ScoringContext(
+                        groups: groups, parameters: model.parameters.parameters,
+                        calibration: criterion.requiresCalibration ? calibration : [], seed: seed,
+                        progress: { progress in
+                            let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
+                            printProgress("\(name) \(criterionName) [\(unitKinds)]\(share): \(progress.message)")
+                        })
+                    if var ecodiff = criterion as? EcoDiffCriterion, ecodiff.lambdas == nil {
+                        ecodiff = ecodiff.configured(settings: model.ecoDiffSettings, epochs: epochs)
+                        ecodiff.lambdas = try ecodiff.learnLambdas(in: context)
+                        criterion = ecodiff
+                        context.progress = { _ in }
+                    }
+                    printProgress("\(name) \(criterionName): scoring")
+                    let scores = try criterion.scores(in: context)
+                    let scoringSeconds = Date().timeIntervalSince(scoringStart)
+                    for target in targetValues {
+                        let plan = PruningPlan(target: planTarget(target), scope: .global)
+                        let result = try plan.select(scores: scores, groups: groups, shapes: context.shapes)
+                        let exported = scratch + "/\(name)-\(criterionName)-\(unitKinds.kinds.count)-\(Int((target * 100).rounded()))"
+                        try model.exportPruned(
+                            selection: result.selection, to: exported,
+                            provenance: PruningProvenance(criterion: criterionName, target: target, seed: seed, sourceDirectory: directory),
+                            replacing: true, dtype: .float32)
+                        let pruned = try DemoModelDirectory.load(exported)
+                        let measured = try DemoMeasurement.measure(
+                            pruned, sampling: sampling, samplesPerPrompt: samplesPerPrompt, seed: evaluationSeed, latencyRuns: 1)
+                        var figures = measured.figures
+                        let evaluation = measured.evaluation
+                        let times = try DemoMeasurement.latencies([model.demo, pruned], sampling: sampling, seed: evaluationSeed)
+                        figures.millisecondsPerImage = times[1]
+                        let fidelity = DemoFidelity(evaluation, reference: reference)
+                        rows.append(
+                            CriteriaComparisonRow(
+                                model: name, criterion: criterionName, units: unitKinds.description, targetKind: targetKind.rawValue,
+                                target: target, figures: figures, fidelity: fidelity,
+                                scoringSeconds: scoringSeconds, originalMillisecondsPerImage: times[0]))
+                        printProgress(
+                            String(
+                                format: "%@ %@ [%@] %.0f %% of %@: adherence %.1f %% (original %.1f %%), PSNR %.2f dB, SSIM %.4f, %.1f ms/image (original %.1f)",
+                                name, criterionName, unitKinds.description, target * 100, targetKind.rawValue, figures.adherence.strict.all * 100, original.adherence.strict.all * 100, fidelity.psnr,
+                                fidelity.ssim, times[1], times[0]))
+                        try? FileManager.default.removeItem(atPath: exported)
+                    }
                 }
             }
         }
@@ -151,6 +159,15 @@ struct DemoCompareCommand: ParsableCommand {
             Data(OutputMarker.marking(markdown: comparison.markdown, kind: "criteria-comparison").utf8), to: markdownPath)
         print(comparison.markdown)
         print("wrote \(markdownPath)")
+    }
+
+    /// `fraction` counted as `--target-kind` says.
+    func planTarget(_ fraction: Double) -> PruningPlan.Target {
+        switch targetKind {
+        case .parameters: .parameters(fraction)
+        case .units: .units(fraction)
+        case .model: .modelParameters(fraction)
+        }
     }
 
     /// CPU model, logical CPUs and compute threads, for the document's header.

@@ -56,6 +56,8 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Fraction of the FFN neurons to remove (counted as --target-kind says), instead of --target.")
     var targetNeurons: Double?
     @Option(help: "Rank units globally (per unit kind; default) or per module: global, per-module.") var scope: Scope?
+    @Option(help: "The units the criterion scores and the plan removes: a comma-separated list of heads, neurons and blocks (whole transformer blocks), or all. --masks files may name any unit.")
+    var units: UnitKindsOption = .standard
     @Option(help: "Export with these binary masks instead of a criterion: a safetensors file of mask.<module key> tensors, one 0 (remove) or 1 (keep) per unit; modules it does not name are kept whole.")
     var masks: String?
     @Option(help: "Plan from these per-unit scores instead of a criterion: a safetensors file of score.<module key> (or mask.<module key>) tensors, higher = keep; modules it does not name are kept whole.")
@@ -285,7 +287,8 @@ struct PruneCommand: ParsableCommand {
         // A pipeline's text encoders run (and are released) before the denoiser is loaded.
         let encodedPrompts = calibrates ? try pipelinePromptConditionings() : nil
         let loaded = try loadModel()
-        let groups = loaded.unitGroups
+        // A masks file may name any unit; criteria and scores files work on the --units kinds.
+        let groups = masks != nil ? loaded.unitGroups : try units.groups(of: loaded)
         let parameters = loaded.parameters.parameters
         let pruningStart = Date()
         // --masks / --scores replace the criterion: read and checked against the model before any other work.

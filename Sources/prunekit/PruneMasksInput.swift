@@ -46,7 +46,7 @@ extension PruneCommand {
         [
             ("--target", target != nil), ("--target-kind", targetKind != nil), ("--target-heads", targetHeads != nil),
             ("--target-neurons", targetNeurons != nil), ("--scope", scope != nil), ("--include", !include.isEmpty),
-            ("--exclude", !exclude.isEmpty),
+            ("--exclude", !exclude.isEmpty), ("--units", units != .standard),
         ]
     }
 
@@ -86,7 +86,7 @@ extension PruneCommand {
         case .masks(let path):
             let selection: UnitSelection
             do { selection = try UnitFile.readMasks(path, groups: groups) } catch { throw CLIError.badOption("--masks: \(error)") }
-            noteWholeModules(groups.filter { selection.kept[$0.moduleKey] == nil }, path: path, what: "masks")
+            noteWholeModules(groups.filter { selection.kept[$0.moduleKey] == nil && !$0.isBlockList }, path: path, what: "masks")
             return FileSelection(
                 name: "masks", target: nil, result: PlanResult(selection: selection, groups: groups, shapes: shapes, source: "masks \(path)"))
         case .scores(let path):

@@ -104,7 +104,8 @@ struct RecoverCommand: ParsableCommand {
             step distillation MSE  \(result.stepLossBefore) → \(result.stepLossAfter)
             final-latent MSE       \(result.finalLatentMSEBefore) → \(result.finalLatentMSEAfter)
             """)
-        let units = student.unitGroups.reduce(into: [String: [Int]]()) { $0[$1.moduleKey] = Array(0..<$1.unitCount) }
+        // Every head and neuron kept as it is (block lists, all kept, need no record).
+        let units = student.unitGroups.filter { !$0.isBlockList }.reduce(into: [String: [Int]]()) { $0[$1.moduleKey] = Array(0..<$1.unitCount) }
         try student.exportPruned(
             selection: UnitSelection(kept: units), to: out,
             provenance: PruningProvenance(criterion: "recovered (\(result.method))", seed: seed, sourceDirectory: pruned),

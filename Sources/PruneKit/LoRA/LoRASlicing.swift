@@ -17,6 +17,11 @@ import PruneTensor
 /// tensor of another component (text encoders) — is copied byte for byte. Sliced tensors keep their
 /// dtype and bits (``StoredTensor/selecting(_:axis:)``); key names and the file's metadata are unchanged.
 ///
+/// When whole blocks were removed, a module of a removed block is dropped with all its tensors, and a module of a
+/// kept block that moved is renamed to the block's new index in the file's own naming (kohya, PEFT, BFL …): the
+/// number in the module name that, replaced by the new index, resolves to the moved module — checked through the
+/// resolver, so a name whose index cannot be found that way is refused, never guessed.
+///
 /// So merging the sliced LoRA into the pruned model gives the pruned version of the LoRA-merged original.
 public enum LoRASlicing {
     /// What slicing did.
@@ -27,6 +32,10 @@ public enum LoRASlicing {
         public var unchangedModules: Int
         /// Modules of other components (text encoders), copied unchanged.
         public var otherComponentModules: Int
+        /// Modules of removed blocks, left out.
+        public var droppedModules: Int = 0
+        /// Modules of kept blocks that moved, renamed to the block's new index.
+        public var renamedModules: Int = 0
         /// Elements of all tensors before and after.
         public var elementsBefore: Int
         public var elementsAfter: Int
@@ -73,10 +82,23 @@ public enum LoRASlicing {
                 report.otherComponentModules += 1
                 continue
             }
+            let moved = try blockMove(module: module, target: target, resolver: resolver, surgery: surgery, path: file.path)
+            switch moved {
+            case .dropped:
+                report.droppedModules += 1
+                continue
+            case .renamed: report.renamedModules += 1
+            case .unchanged: break
+            }
+            /// The tensor's key in the output: the module's new name when its block moved.
+            func outputKey(_ key: String) -> String {
+                guard case .renamed(let name) = moved else { return key }
+                return name + key.dropFirst(module.name.count)
+            }
             let geometry = try LoRAModuleGeometry(module: module, target: target, file: file) { originalShapes[$0] }
             let kept = try keptIndices(module: module, target: target, geometry: geometry, surgery: surgery, path: file.path)
             guard kept.rows != nil || kept.columns != nil else {
-                for key in module.allKeys { tensors[key] = try read(key) }
+                for key in module.allKeys { tensors[outputKey(key)] = try read(key) }
                 report.unchangedModules += 1
                 continue
             }
@@ -86,15 +108,69 @@ public enum LoRASlicing {
             for (role, key) in module.keys {
                 let stored = try read(key)
                 guard stored.isSliceable else { throw .unsliceableDType(path: file.path, key: key, dtype: stored.dtype.name) }
-                tensors[key] = try sliced(stored, role: role, key: key, kept: kept, geometry: geometry, target: target, path: file.path)
+                tensors[outputKey(key)] = try sliced(stored, role: role, key: key, kept: kept, geometry: geometry, target: target, path: file.path)
             }
             report.slicedModules += 1
         }
-        for key in file.keys {
-            report.elementsBefore += file.info(key)!.count
-            report.elementsAfter += tensors[key]?.count ?? 0
-        }
+        for key in file.keys { report.elementsBefore += file.info(key)!.count }
+        report.elementsAfter = tensors.values.reduce(0) { $0 + $1.count }
         return Result(tensors: tensors, metadata: file.metadata, report: report)
+    }
+
+    /// What whole-block pruning does to a module.
+    enum BlockMove: Equatable {
+        case unchanged
+        case dropped
+        case renamed(String)
+    }
+
+    /// Whether `module`'s block was removed (every part gone) or moved (its new name, verified through `resolver`).
+    static func blockMove(
+        module: LoRAInventory.Module, target: LoRATarget, resolver: any LoRAModuleResolver, surgery: ParameterSurgery, path: String
+    ) throws(LoRAError) -> BlockMove {
+        guard !surgery.droppedTensors.isEmpty || !surgery.blockRenames.isEmpty else { return .unchanged }
+        let anyKey = module.allKeys.first ?? module.name
+        let pruned = target.parts.map { surgery.prunedKey($0 + ".weight") }
+        if pruned.allSatisfy({ $0 == nil }) { return .dropped }
+        guard pruned.allSatisfy({ $0 != nil }) else {
+            throw .unsupportedSlice(path: path, key: anyKey, reason: "\(target) spans a removed and a kept block")
+        }
+        let newParts = pruned.map { String($0!.dropLast(".weight".count)) }
+        guard newParts != target.parts else { return .unchanged }
+        let expected = LoRATarget(parts: newParts, swapsHalves: target.swapsHalves)
+        // The old and new block index of the first part, e.g. transformer_blocks.3. → transformer_blocks.2.
+        guard let (old, new) = blockIndices(from: target.parts[0], to: newParts[0]) else {
+            throw .unsupportedSlice(path: path, key: anyKey, reason: "cannot tell which block \(target) is in")
+        }
+        // Every number token of the name equal to the old index is a candidate; the one that resolves is the block's.
+        let tokens = module.name.split(omittingEmptySubsequences: false) { $0 == "." || $0 == "_" }
+        var candidates: [String] = []
+        var position = module.name.startIndex
+        for token in tokens {
+            let end = module.name.index(position, offsetBy: token.count)
+            if token == Substring(String(old)) {
+                let renamed = String(module.name[..<position]) + String(new) + String(module.name[end...])
+                if case .denoiser(let found) = resolver.resolve(renamed), found == expected { candidates.append(renamed) }
+            }
+            position = end < module.name.endIndex ? module.name.index(after: end) : end
+        }
+        guard candidates.count == 1 else {
+            throw .unsupportedSlice(
+                path: path, key: anyKey,
+                reason: "its block moved to \(expected), and \(candidates.isEmpty ? "no" : "more than one") renumbering of \(module.name) names it")
+        }
+        return .renamed(candidates[0])
+    }
+
+    /// The block index that differs between `old` and `new` (keys equal but for one number).
+    static func blockIndices(from old: String, to new: String) -> (Int, Int)? {
+        let a = old.split(separator: "."), b = new.split(separator: ".")
+        guard a.count == b.count else { return nil }
+        for (x, y) in zip(a, b) where x != y {
+            guard let from = Int(x), let to = Int(y) else { return nil }
+            return (from, to)
+        }
+        return nil
     }
 
     /// The kept rows of the stacked weight and its kept columns; `nil` where nothing is removed.

@@ -123,16 +123,17 @@ public struct PrunedDenoiserLayout: Sendable {
         }
     }
 
-    /// The export's weights have exactly the pruned shapes.
+    /// The export's weights have exactly the pruned shapes, under their pruned keys (blocks renumbered).
     static func checkWeights(directory: String, originalShapes: [String: [Int]], surgery: ParameterSurgery) throws(LoRAAdaptationError) {
         let source: SafetensorsTensorSource
         do { source = try SafetensorsTensorSource(modelDirectory: directory) } catch {
             throw .notAPrunedExport(path: directory, reason: error.description)
         }
         for key in originalShapes.keys.sorted() {
+            guard let prunedKey = surgery.prunedKey(key) else { continue }  // in a removed block
             let expected = surgery.prunedShape(of: key, original: originalShapes[key]!)
-            let actual = source.shape(of: key)
-            guard actual == expected else { throw .prunedWeights(path: directory, key: key, expected: expected, actual: actual) }
+            let actual = source.shape(of: prunedKey)
+            guard actual == expected else { throw .prunedWeights(path: directory, key: prunedKey, expected: expected, actual: actual) }
         }
     }
 }
