@@ -66,4 +66,47 @@ import Testing
         #expect(counted["parameters"] == manifest.parameterCount && counted["heads"] == 3 && counted["ffn_neurons"] == 256)
         #expect(try Self.forwardMatchesMasked(out, masks: masks, temporary: temporary) < 1e-5)
     }
+
+    @Test("prune --units blocks removes whole DiT blocks by a criterion; the export reloads through params and forward")
+    func pruneBlocksByCriterion() throws {
+        let temporary = try PluginTestSupport.temporaryDirectory("dit-units-blocks")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let out = temporary.appendingPathComponent("magnitude").path
+        var (status, output) = try Self.prunekit([
+            "prune", "--plugin", try Self.dit, "--preset", "dit-test", "--seed", "0", "--criterion", "magnitude", "--units", "blocks",
+            "--target", "0.5", "--target-kind", "units", "--out", out,
+        ])
+        #expect(status == 0, "\(output)")
+        #expect(try Self.depth(out) == 1)
+        let manifest = try ExportManifest.load(directory: out)
+        let kept = try #require(manifest.modules.first { $0.key == "blocks" })
+        #expect(kept.kind == .block && kept.kept.count == 1)
+        let counted = try Self.params(out)
+        #expect(counted["parameters"] == manifest.parameterCount && counted["heads"] == 4 && counted["ffn_neurons"] == 256)
+        // The export's masks (every unit, the removed block's closed) on the original reproduce the export.
+        let masks = try UnitMasks.load(path: out + "/masks.safetensors")
+        #expect(masks["blocks"]?.scalars().reduce(0, +) == 1)
+        #expect(try Self.forwardMatchesMasked(out, masks: masks, temporary: temporary) < 1e-5)
+
+        // Gradient-flow scores blocks with heads and neurons (--units all).
+        let flowOut = temporary.appendingPathComponent("flow").path
+        (status, output) = try Self.prunekit([
+            "prune", "--plugin", try Self.dit, "--plugin", try PluginTestSupport.builtProduct("libGradientFlow.so"), "--preset", "dit-test",
+            "--criterion", "gradient-flow", "--plugin-option", "gradient-flow.iterations=2", "--units", "all", "--random-prompts", "1",
+            "--target", "0.3", "--out", flowOut,
+        ])
+        #expect(status == 0, "\(output)")
+        #expect(FileManager.default.fileExists(atPath: flowOut + "/config.json"))
+        #expect(try Self.params(flowOut)["parameters"] == (try ExportManifest.load(directory: flowOut)).parameterCount)
+
+        // FPGM cannot rank whole blocks: one error naming the list and its kind, nothing written.
+        let fpgmOut = temporary.appendingPathComponent("fpgm").path
+        (status, output) = try Self.prunekit([
+            "prune", "--plugin", try Self.dit, "--plugin", try PluginTestSupport.builtProduct("libFPGM.so"), "--preset", "dit-test",
+            "--criterion", "fpgm", "--units", "blocks", "--target", "0.5", "--out", fpgmOut,
+        ])
+        #expect(status != 0)
+        #expect(output.contains("fpgm cannot score blocks: its 2 units are whole blocks (kind block)"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: fpgmOut))
+    }
 }
