@@ -65,6 +65,10 @@ import Testing
         let counted = try Self.params(out)
         #expect(counted["parameters"] == manifest.parameterCount && counted["heads"] == 3 && counted["ffn_neurons"] == 256)
         #expect(try Self.forwardMatchesMasked(out, masks: masks, temporary: temporary) < 1e-5)
+        // params --masks counts the same model from the preset's shapes, the block included.
+        let (status2, counting) = try Self.prunekit(["params", "--plugin", try Self.dit, "--preset", "dit-test", "--masks", masksPath])
+        #expect(status2 == 0 && counting.contains("parameters   \(manifest.parameterCount) of \(manifest.source.parameterCount)"), "\(counting)")
+        #expect(counting.contains("block        1 of 2"), "\(counting)")
     }
 
     @Test("prune --units blocks removes whole DiT blocks by a criterion; the export reloads through params and forward")
