@@ -6,18 +6,16 @@ import Foundation
 public enum Host {
     nonisolated(unsafe) static var table: UnsafePointer<prune_host_services>?
 
-    /// The services table.
+    /// The services table, as large as the host states (`struct_size`): services appended after the host was built
+    /// read as `nil` (the append-only rule, `PRUNE_HAS_FIELD`), and nothing past the host's table is read.
     /// - Throws: ``PluginFailure`` when the host has not initialised the plugin yet.
     static func services() throws(PluginFailure) -> prune_host_services {
         guard let table else { throw PluginFailure(status: PRUNE_ERR_INTERNAL, message: "the host has not initialised this plugin") }
-        return table.pointee
-    }
-
-    /// Whether the host's services table (of the size it states) holds the service at `field` — false for a
-    /// service appended after the host was built (`PRUNE_HAS_FIELD`).
-    static func offers<Service>(_ field: KeyPath<prune_host_services, Service>, in table: UnsafePointer<prune_host_services>) -> Bool {
-        guard let offset = MemoryLayout<prune_host_services>.offset(of: field) else { return false }
-        return Int(table.pointee.struct_size) >= offset + MemoryLayout<Service>.size
+        let size = min(Int(table.pointee.struct_size), MemoryLayout<prune_host_services>.size)
+        guard size < MemoryLayout<prune_host_services>.size else { return table.pointee }
+        var services = prune_host_services()
+        withUnsafeMutableBytes(of: &services) { $0.copyMemory(from: UnsafeRawBufferPointer(start: table, count: size)) }
+        return services
     }
 
     /// Writes `message` to the host's log.

@@ -158,9 +158,7 @@ extension ModelBuilderView {
     public func blockList(_ listKey: String, blocks: Int, depthKey: String?) throws(PluginFailure) {
         try unitGroup(listKey, kind: .block, units: blocks, slices: [])
         guard let depthKey else { return }
-        guard let table = Host.table, Host.offers(\.builder_block_depth_key, in: table),
-            let declare = table.pointee.builder_block_depth_key
-        else {
+        guard let declare = try Host.services().builder_block_depth_key else {
             throw PluginFailure.unsupported("the host's services table predates builder_block_depth_key: \(listKey) cannot record its depth")
         }
         try Host.check(declare(pointer, listKey, depthKey), "depth key \(depthKey) of \(listKey)")

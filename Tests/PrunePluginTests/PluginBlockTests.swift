@@ -110,6 +110,71 @@ import Testing
         }
     }
 
+    @Test("a C architecture that names no depth key masks its blocks, but an export removing one is refused and writes nothing; naming it, the export reloads")
+    func blockListWithoutDepthKey() throws {
+        let temporary = try PluginTestSupport.temporaryDirectory("scaler")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let source = PluginTestSupport.repository.appendingPathComponent("Tests/PrunePluginTests/BrokenPlugins/block_list_plugin.c").path
+        let inputs = ["sample": Tensor.randomNormal([1, 4, 8, 8], seed: 1), "timestep": Tensor([1], shape: [1])]
+        let selection = UnitSelection(kept: ["blocks": [0, 2]])
+        for declares in [false, true] {
+            let library = temporary.appendingPathComponent("libscaler-\(declares).so").path
+            try PluginTestSupport.compileC([source], defines: declares ? ["DECLARE_DEPTH"] : [], output: library)
+            let registry = ArchitectureRegistry()
+            try PluginLoader.register(try PluginLoader.load(path: library), criteria: CriterionRegistry(), architectures: registry)
+            let model = try registry.makeModel(preset: "scaler-test", seed: 3)
+            #expect(model.unitGroups.map(\.moduleKey) == ["blocks"] && model.unitGroups[0].wholeTensors[2] == ["blocks.2.scale"])
+            let masked = try withoutGradients { try model.forward(inputs, masks: selection.binaryMasks(for: model.unitGroups)) }
+            // Block 1 skipped, by hand: x ⊙ (1 + w₀) ⊙ (1 + w₂).
+            let p = model.parameters.parameters
+            let expected = inputs["sample"]! * (p["blocks.0.scale"]! + 1) * (p["blocks.2.scale"]! + 1)
+            #expect(maximumRelativeError(masked, expected) < 1e-6)
+            let out = temporary.appendingPathComponent("export-\(declares)").path
+            if declares {
+                try model.exportPruned(selection: selection, to: out)
+                let reloaded = try registry.loadModel(directory: out)
+                #expect(reloaded.unitGroups[0].unitCount == 2)
+                #expect(maximumRelativeError(try withoutGradients { try reloaded.forward(inputs, masks: .none) }, masked) < 1e-6)
+            } else {
+                #expect(throws: ExportError.depthNotExpressible(architecture: "BlockScaler", module: "blocks")) {
+                    try model.exportPruned(selection: selection, to: out)
+                }
+                #expect(!FileManager.default.fileExists(atPath: out))
+                let kept = try model.exportPruned(selection: UnitSelection(kept: ["blocks": [0, 1, 2]]), to: out)  // no block removed: exports
+                #expect(kept.parameterCount == 12)
+            }
+        }
+    }
+
+    @Test("a PrunePluginKit architecture on a host whose table predates builder_block_depth_key fails its build by name, reading nothing past the table")
+    func olderHost() throws {
+        // A private copy of libDiT.so (its own globals), initialised with ABI 1's first-release table: the appended
+        // service is still in the copied memory, so only honouring struct_size makes the plugin see it missing.
+        let temporary = try PluginTestSupport.temporaryDirectory("older-host")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let copy = temporary.appendingPathComponent("libDiTCopy.so").path
+        try FileManager.default.copyItem(atPath: try PluginTestSupport.builtProduct("libDiT.so"), toPath: copy)
+        let library = try #require(dlopen(copy, RTLD_NOW | RTLD_LOCAL))
+        let entry = unsafeBitCast(try #require(dlsym(library, PRUNE_PLUGIN_ENTRY_SYMBOL)), to: prune_plugin_entry_fn.self)
+        let descriptor = try #require(entry()).pointee
+        let older = UnsafeMutablePointer<prune_host_services>.allocate(capacity: 1)
+        older.initialize(to: HostServices.table.pointee)
+        older.pointee.struct_size = UInt32(ABIMinimumSize.hostServices)
+        var contents = prune_plugin_contents()
+        contents.struct_size = UInt32(MemoryLayout<prune_plugin_contents>.size)
+        #expect(descriptor.initialize(UnsafePointer(older), &contents) == PRUNE_OK)
+        let architecture = try #require(contents.architectures?[0]).pointee
+        let preset = String(cString: try #require(architecture.presets?[0].configuration_json))
+        let configuration = try #require(try JSONSerialization.jsonObject(with: Data(preset.utf8)) as? [String: Any])
+        let builder = ModelBuilder(store: ParameterStore(randomSeed: 1), checkpoint: nil, configuration: configuration)
+        var model: UnsafeMutableRawPointer?
+        let status = ModelBuilder.table.lending(builder) { architecture.build_model(architecture.context, $0, &model) }
+        #expect(status == PRUNE_ERR_UNSUPPORTED && model == nil)
+        let message = descriptor.last_error().map { String(cString: $0) } ?? ""
+        #expect(message.contains("the host's services table predates builder_block_depth_key: blocks cannot record its depth"), "\(message)")
+        #expect(builder.blockDepthKeys.isEmpty && builder.groups.last?.moduleKey == "blocks")
+    }
+
     @Test("builder_block_depth_key is appended to the services table and refuses a list it does not know or a value that is not the depth")
     func depthKeyService() throws {
         let host = HostServices.table.pointee
