@@ -216,6 +216,24 @@ import Testing
         #expect(leaked == 0)
     }
 
+    @Test("a criterion sees a block group as kind PRUNE_UNIT_BLOCK with its block count and 0 slices")
+    func scoringSeesBlockGroups() throws {
+        let (model, _) = try Self.ditModel(seed: 2)
+        let host = HostServices.table.pointee
+        let bridge = ScoringBridge(context: ScoringContext(groups: model.unitGroups, parameters: model.parameters.parameters), criterion: "test")
+        let index = Int32(try #require(model.unitGroups.firstIndex { $0.kind == .block }))
+        ScoringBridge.table.lending(bridge) { context in
+            var key: UnsafePointer<CChar>?
+            var kind: Int32 = -1
+            var units: Int64 = 0
+            var slices: Int32 = -1
+            #expect(host.scoring_group(context, index, &key, &kind, &units) == PRUNE_OK)
+            #expect(key.map { String(cString: $0) } == "blocks" && kind == PRUNE_UNIT_BLOCK && units == 2)
+            #expect(host.scoring_group_slice(context, index, -1, &slices, nil, nil, nil, nil) == PRUNE_OK && slices == 0)
+            #expect(host.scoring_group_slice(context, index, 0, &slices, nil, nil, nil, nil) == PRUNE_ERR_INVALID_ARGUMENT)
+        }
+    }
+
     @Test("FPGM refuses a block group with one error naming the group and its kind, and still scores heads and neurons")
     func fpgmRefusesBlocks() throws {
         let (model, _) = try Self.ditModel(seed: 2)
