@@ -49,17 +49,17 @@ func accounting(of path: String) throws -> (name: String, accounting: ModelAccou
     }
     if path.hasSuffix(".safetensors") {
         let configuration: FluxConfiguration = path.lowercased().contains("schnell") ? .fluxSchnell : .fluxDev
-        return ("FLUX (Black Forest Labs file)", FluxParameterAccounting(configuration: configuration).summary)
+        return ("FLUX (Black Forest Labs file)", ModelAccounting(layout: FluxTransformer2DModel.layout(configuration: configuration)))
     }
     let directory = FileManager.default.fileExists(atPath: path + "/unet/config.json") ? path + "/unet"
         : FileManager.default.fileExists(atPath: path + "/transformer/config.json") ? path + "/transformer" : path
     switch try ArchitectureRegistry.className(directory: directory) {
     case UNet2DConditionModel.className:
         let configuration = try UNetConfiguration.load(contentsOf: directory + "/config.json")
-        return ("SDXL U-Net", try UNet2DConditionModel.accounting(of: configuration))
+        return ("SDXL U-Net", ModelAccounting(layout: try UNet2DConditionModel.layout(of: configuration)))
     default:
         let configuration = try FluxConfiguration.load(path: directory + "/config.json")
-        return ("FLUX transformer", FluxParameterAccounting(configuration: configuration).summary)
+        return ("FLUX transformer", ModelAccounting(layout: FluxTransformer2DModel.layout(configuration: configuration)))
     }
 }
 

@@ -103,7 +103,7 @@ func run() throws {
     switch modelName {
     case "sdxl-base":
         let (model, parameters) = try UNet2DConditionModel.load(
-            configuration: .sdxlBase, source: source, sourceName: path, structure: .configuration)
+            configuration: .sdxlBase, source: source, sourceName: path, widths: .configuration)
         store = parameters
         loadSeconds = Date().timeIntervalSince(start)
         let latent = size / 8

@@ -1,4 +1,5 @@
 import Foundation
+import PruneKit
 import PruneNN
 import PruneTensor
 
@@ -9,18 +10,8 @@ public struct LoadedFluxModel {
     public let parameters: ParameterStore
 
     public var configuration: FluxConfiguration { model.configuration }
-    public var structure: FluxStructure { model.structure }
-}
-
-/// Where a loaded model's per-module widths come from.
-public enum FluxStructureSource: Sendable, Equatable {
-    /// The unpruned widths of the configuration.
-    case configuration
-    /// The widths the checkpoint's tensors have (see ``FluxStructure/inferred(from:configuration:)``), for
-    /// pruned exports.
-    case inferredFromWeights
-    /// Exactly these widths.
-    case explicit(FluxStructure)
+    /// The kept units of the pruned modules (empty when unpruned).
+    public var widths: UnitWidths { model.widths }
 }
 
 /// Loads FLUX transformers from diffusers model directories, from Black Forest Labs' single-file
@@ -32,16 +23,16 @@ public enum FluxModelLoader {
     ///
     /// - Parameters:
     ///   - directory: the model directory.
-    ///   - structure: where the per-module widths come from.
+    ///   - widths: where the per-module unit widths come from (`.inferredFromWeights` for pruned exports).
     /// - Throws: ``FluxConfigurationError`` (config.json), `CheckpointFileError` (locating or opening the
-    ///   weights), ``FluxStructureError``, and `CheckpointError.mismatched` listing every missing,
+    ///   weights), `UnitWidthsError`, and `CheckpointError.mismatched` listing every missing,
     ///   mis-shaped and unexpected tensor together.
-    public static func load(directory: String, structure: FluxStructureSource = .configuration) throws -> LoadedFluxModel {
+    public static func load(directory: String, widths: UnitWidthsSource = .configuration) throws -> LoadedFluxModel {
         let modelDirectory = resolvedModelDirectory(directory)
         let configurationPath = URL(fileURLWithPath: modelDirectory).appendingPathComponent("config.json").path
         let configuration = try FluxConfiguration.load(path: configurationPath)
         let source = try SafetensorsTensorSource(modelDirectory: modelDirectory)
-        return try load(configuration: configuration, source: source, sourceName: source.name, structure: structure)
+        return try load(configuration: configuration, source: source, sourceName: source.name, widths: widths)
     }
 
     /// Loads a Black Forest Labs single-file checkpoint (`flux1-dev.safetensors` naming, optionally with the
@@ -52,40 +43,34 @@ public enum FluxModelLoader {
     ///   - file: the `.safetensors` file.
     ///   - configuration: the model's hyper-parameters (the file carries none); `.fluxDev` or `.fluxSchnell`
     ///     for the released models.
-    /// - Throws: as ``load(directory:structure:)``.
+    /// - Throws: as ``load(directory:widths:)``.
     public static func loadBlackForestLabs(
-        file: String, configuration: FluxConfiguration, structure: FluxStructureSource = .configuration
+        file: String, configuration: FluxConfiguration, widths: UnitWidthsSource = .configuration
     ) throws -> LoadedFluxModel {
         let source = try SafetensorsTensorSource(file: file)
         let renamed = RemappedTensorSource(base: source, rules: FluxKeyRules.blackForestLabs, stripPrefixes: FluxKeyRules.allInOnePrefixes)
-        return try load(configuration: configuration, source: renamed, sourceName: file, structure: structure)
+        return try load(configuration: configuration, source: renamed, sourceName: file, widths: widths)
     }
 
     /// Builds the model over `source` (diffusers keys) and checks that every tensor matched.
     ///
-    /// - Throws: ``FluxConfigurationError``, ``FluxStructureError``, `CheckpointError.mismatched`.
+    /// - Throws: ``FluxConfigurationError``, `UnitWidthsError`, `CheckpointError.mismatched`.
     public static func load(
         configuration: FluxConfiguration, source: any TensorSource, sourceName: String,
-        structure: FluxStructureSource = .configuration
+        widths: UnitWidthsSource = .configuration
     ) throws -> LoadedFluxModel {
         try configuration.validate()
-        let resolved: FluxStructure
-        switch structure {
-        case .configuration: resolved = FluxStructure(configuration: configuration)
-        case .inferredFromWeights: resolved = try FluxStructure.inferred(from: source, configuration: configuration)
-        case .explicit(let given): resolved = given
-        }
-        try resolved.validate(against: configuration)
+        let resolved = try widths.resolved(source: source) { FluxTransformer2DModel.layout(configuration: configuration) }
         let store = ParameterStore(source: source, sourceName: sourceName)
-        let model = FluxTransformer2DModel(configuration: configuration, structure: resolved, weights: store.root)
+        let model = FluxTransformer2DModel(configuration: configuration, widths: resolved, weights: store.root)
         try store.finish()
         return LoadedFluxModel(model: model, parameters: store)
     }
 
     /// A randomly initialised model (PyTorch-style fan-in uniform Linears, unit norms), for tests and tools.
-    public static func random(configuration: FluxConfiguration, structure: FluxStructure? = nil, seed: UInt64) -> LoadedFluxModel {
+    public static func random(configuration: FluxConfiguration, widths: UnitWidths = .configuration, seed: UInt64) -> LoadedFluxModel {
         let store = ParameterStore(randomSeed: seed)
-        let model = FluxTransformer2DModel(configuration: configuration, structure: structure, weights: store.root)
+        let model = FluxTransformer2DModel(configuration: configuration, widths: widths, weights: store.root)
         return LoadedFluxModel(model: model, parameters: store)
     }
 

@@ -29,9 +29,6 @@ public final class FluxPrunableModel: PrunableModel {
 
     public var architectureName: String { FluxConfiguration.className }
     public var unitGroups: [UnitGroup] { transformer.unitGroups }
-    public var accounting: ModelAccounting {
-        FluxParameterAccounting(configuration: transformer.configuration, structure: transformer.structure).summary
-    }
     public var ecoDiffSettings: EcoDiffSettings { .flux }
     public var forwardInputNames: [String] {
         ["hidden_states", "timestep", "encoder_hidden_states", "pooled_projections", "img_ids", "txt_ids", "guidance"]
@@ -123,7 +120,7 @@ public struct FluxArchitecture: PrunableArchitecture {
     }
 
     public func load(directory: String) throws -> any PrunableModel {
-        let loaded = try FluxModelLoader.load(directory: directory, structure: .inferredFromWeights)
+        let loaded = try FluxModelLoader.load(directory: directory, widths: .inferredFromWeights)
         return FluxPrunableModel(transformer: loaded.model, parameters: loaded.parameters)
     }
 
@@ -136,15 +133,8 @@ public struct FluxArchitecture: PrunableArchitecture {
         return FluxPrunableModel(transformer: transformer, parameters: store, defaults: defaults, textTokenCount: textTokens)
     }
 
-    public func accounting(preset: String) throws -> ModelAccounting {
-        FluxParameterAccounting(configuration: try configuration(preset: preset).configuration).summary
-    }
-
     /// The preset's unit groups and parameter shapes, from its configuration alone (no weights allocated).
     public func layout(preset: String) throws -> ModelLayout {
-        let configuration = try configuration(preset: preset).configuration
-        let shapes = FluxTransformer2DModel.Shapes(configuration: configuration, structure: FluxStructure(configuration: configuration))
-        return ModelLayout(
-            groups: shapes.unitGroups, shapes: Dictionary(uniqueKeysWithValues: shapes.parameters.map { ($0.key, $0.shape) }))
+        FluxTransformer2DModel.layout(configuration: try configuration(preset: preset).configuration)
     }
 }

@@ -5,7 +5,7 @@ import PruneTensor
 
 extension FluxTransformer2DModel {
     /// Writes this model with the units outside `selection` physically removed, as a diffusers model
-    /// directory that ``FluxModelLoader/load(directory:structure:)`` with `.inferredFromWeights` (and so
+    /// directory that ``FluxModelLoader/load(directory:widths:)`` with `.inferredFromWeights` (and so
     /// `prunekit forward/sample/params`) reloads with the pruned widths; see ``PrunedExport`` for the files.
     ///
     /// A module whose units are all removed keeps zero-width projections, so it contributes its output

@@ -2,8 +2,9 @@ import PruneKit
 import PruneNN
 
 extension FluxTransformer2DModel.Shapes {
-    /// The maskable units of every block, in execution order and with the module keys of `mask.<key>`
-    /// files (those of ``FluxStructure/maskableModules``). With `D` the head width and `C` the model width:
+    /// The maskable units of every block, in execution order (per double block `attn`, `ff`, `ff_context`;
+    /// per single block `attn`, `mlp`) and with the module keys of `mask.<key>` files and ``UnitWidths``.
+    /// With `D` the head width and `C` the model width:
     ///
     /// - `transformer_blocks.N.attn`, head `h`: rows `[hD, (h+1)D)` of `to_q/to_k/to_v` and
     ///   `add_q_proj/add_k_proj/add_v_proj` (weights `[H·D, C]` and biases), columns `[hD, (h+1)D)` of
@@ -46,7 +47,7 @@ extension FluxTransformer2DModel.Shapes {
                     Self.rows(checkpointKey(attentionKey, $0.name), width: attention.headDimension)
                 } + [ParameterSlice(key: output, axis: 1, offset: 0, width: attention.headDimension)]))
             groups.append(UnitGroup(
-                moduleKey: checkpointKey(prefix, "mlp"), kind: .feedForwardNeuron, unitCount: block.structure.mlpWidth,
+                moduleKey: checkpointKey(prefix, "mlp"), kind: .feedForwardNeuron, unitCount: block.mlpWidth,
                 slices: Self.rows(checkpointKey(prefix, block.mlp.name), width: 1)
                     + [ParameterSlice(key: output, axis: 1, offset: attention.innerDimension, width: 1)]))
         }
@@ -62,4 +63,12 @@ extension FluxTransformer2DModel.Shapes {
 extension FluxTransformer2DModel {
     /// The maskable units of this model (its current widths); see ``Shapes/unitGroups``.
     public var unitGroups: [UnitGroup] { shapes.unitGroups }
+
+    /// The unit groups and parameter shapes of `configuration` with `widths`, from a build over a
+    /// shapes-only store (no weights allocated): what counting, planning and reload inference read.
+    public static func layout(configuration: FluxConfiguration, widths: UnitWidths = .configuration) -> ModelLayout {
+        let store = ParameterStore(shapesOnly: ())
+        let model = FluxTransformer2DModel(configuration: configuration, widths: widths, weights: store.root)
+        return ModelLayout(groups: model.unitGroups, shapes: store.parameters.mapValues(\.shape))
+    }
 }

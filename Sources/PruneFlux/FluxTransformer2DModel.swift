@@ -18,7 +18,8 @@ import PruneTensor
 /// This implementation matches: diffusers 0.42 `transformer_flux.py` `FluxTransformer2DModel.forward`.
 public struct FluxTransformer2DModel {
     public let configuration: FluxConfiguration
-    public let structure: FluxStructure
+    /// The kept units of the pruned modules (empty for the unpruned model).
+    public let widths: UnitWidths
     public let imageEmbedder: Linear
     public let contextEmbedder: Linear
     public let timeTextEmbedding: FluxTimeTextEmbedding
@@ -28,14 +29,14 @@ public struct FluxTransformer2DModel {
     public let normOut: AdaLayerNormContinuous
     public let projectOut: Linear
 
-    /// Every layer of the model with its width, from a configuration and a per-module structure.
+    /// Every layer of the model with its width, from a configuration and the modules' unit widths.
     public struct Shapes: Sendable, Equatable {
         public var configuration: FluxConfiguration
-        public var structure: FluxStructure
+        public var widths: UnitWidths
 
-        public init(configuration: FluxConfiguration, structure: FluxStructure) {
+        public init(configuration: FluxConfiguration, widths: UnitWidths = .configuration) {
             self.configuration = configuration
-            self.structure = structure
+            self.widths = widths
         }
 
         var dimension: Int { configuration.innerDimension }
@@ -52,26 +53,18 @@ public struct FluxTransformer2DModel {
                 hasGuidance: configuration.guidanceEmbeds)
         }
         public var doubleBlocks: [FluxTransformerBlock.Shapes] {
-            structure.doubleBlocks.map { FluxTransformerBlock.Shapes(dimension: dimension, headDimension: configuration.headDimension, structure: $0) }
+            (0..<configuration.doubleBlockCount).map {
+                FluxTransformerBlock.Shapes(moduleKey: "transformer_blocks.\($0)", configuration: configuration, widths: widths)
+            }
         }
         public var singleBlocks: [FluxSingleTransformerBlock.Shapes] {
-            structure.singleBlocks.map {
-                FluxSingleTransformerBlock.Shapes(dimension: dimension, headDimension: configuration.headDimension, structure: $0)
+            (0..<configuration.singleBlockCount).map {
+                FluxSingleTransformerBlock.Shapes(moduleKey: "single_transformer_blocks.\($0)", configuration: configuration, widths: widths)
             }
         }
         public var normOut: LinearShape { AdaLayerNormContinuous.linearShape(dimension: dimension, conditioningDimension: dimension) }
         public var projectOut: LinearShape {
             LinearShape("proj_out", inFeatures: dimension, outFeatures: configuration.patchSize * configuration.patchSize * configuration.resolvedOutChannels)
-        }
-
-        /// Every parameter of the model with its checkpoint key and shape.
-        public var parameters: [ParameterShape] {
-            var result = timeTextEmbedding.parameters(prefix: "time_text_embed")
-            result += contextEmbedder.parameters(prefix: "") + imageEmbedder.parameters(prefix: "")
-            for (index, block) in doubleBlocks.enumerated() { result += block.parameters(prefix: "transformer_blocks.\(index)") }
-            for (index, block) in singleBlocks.enumerated() { result += block.parameters(prefix: "single_transformer_blocks.\(index)") }
-            result += normOut.parameters(prefix: "norm_out") + projectOut.parameters(prefix: "")
-            return result
         }
     }
 
@@ -79,16 +72,13 @@ public struct FluxTransformer2DModel {
     ///
     /// - Parameters:
     ///   - configuration: a validated configuration.
-    ///   - structure: per-module head counts and FFN widths; `nil` for the unpruned model.
+    ///   - widths: the kept units of pruned modules; the configuration's width for every module it does not
+    ///     name (by default all).
     ///   - weights: where the parameters come from; problems are collected by the store's `finish()`.
-    public init(configuration: FluxConfiguration, structure: FluxStructure? = nil, weights: WeightScope) {
-        let structure = structure ?? FluxStructure(configuration: configuration)
-        precondition(
-            structure.doubleBlocks.count == configuration.doubleBlockCount && structure.singleBlocks.count == configuration.singleBlockCount,
-            "structure has \(structure.doubleBlocks.count)+\(structure.singleBlocks.count) blocks, configuration \(configuration.doubleBlockCount)+\(configuration.singleBlockCount)")
+    public init(configuration: FluxConfiguration, widths: UnitWidths = .configuration, weights: WeightScope) {
         self.configuration = configuration
-        self.structure = structure
-        let shapes = Shapes(configuration: configuration, structure: structure)
+        self.widths = widths
+        let shapes = Shapes(configuration: configuration, widths: widths)
         timeTextEmbedding = FluxTimeTextEmbedding(weights.scoped("time_text_embed"), shapes.timeTextEmbedding)
         contextEmbedder = Linear(weights, shapes.contextEmbedder)
         imageEmbedder = Linear(weights, shapes.imageEmbedder)
@@ -102,7 +92,7 @@ public struct FluxTransformer2DModel {
     }
 
     /// The layer shapes this model was built from.
-    public var shapes: Shapes { Shapes(configuration: configuration, structure: structure) }
+    public var shapes: Shapes { Shapes(configuration: configuration, widths: widths) }
 
     /// The denoiser's velocity prediction.
     ///

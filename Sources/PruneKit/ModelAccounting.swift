@@ -1,6 +1,7 @@
 // Parameter and unit counts of a model.
 
-/// What a model is made of, counted from its structure: parameters and prunable units.
+/// What a model is made of: parameters and prunable units, counted from its ``ModelLayout`` (see
+/// ``init(layout:)``).
 public struct ModelAccounting: Sendable, Equatable, Codable {
     /// Total parameter elements.
     public var parameters: Int
@@ -18,5 +19,16 @@ public struct ModelAccounting: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case parameters, heads
         case ffnNeurons = "ffn_neurons"
+    }
+}
+
+extension ModelAccounting {
+    /// Counts a model from its layout alone: the parameters are the sum of every parameter shape, the heads
+    /// the units of its ``UnitKind/attentionHead`` groups and the neurons those of its
+    /// ``UnitKind/feedForwardNeuron`` groups. Every architecture — built in or plugin, pruned or not — is
+    /// counted this way.
+    public init(layout: ModelLayout) {
+        func units(_ kind: UnitKind) -> Int { layout.groups.lazy.filter { $0.kind == kind }.reduce(0) { $0 + $1.unitCount } }
+        self.init(parameters: layout.parameterCount, heads: units(.attentionHead), ffnNeurons: units(.feedForwardNeuron))
     }
 }

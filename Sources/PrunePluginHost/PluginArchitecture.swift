@@ -128,15 +128,6 @@ public struct PluginArchitecture: PrunableArchitecture, @unchecked Sendable {
             defaults: descriptor.trajectory)
     }
 
-    public func accounting(preset: String) throws -> ModelAccounting {
-        let (data, descriptor) = try presetConfiguration(preset)
-        let configuration = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-        return try build(
-            store: ParameterStore(shapesOnly: ()), checkpoint: nil, configuration: configuration, configurationData: data,
-            defaults: descriptor.trajectory
-        ).accounting
-    }
-
     /// The preset's unit groups and parameter shapes from a shapes-only build (no weights allocated).
     public func layout(preset: String) throws -> ModelLayout {
         let (data, descriptor) = try presetConfiguration(preset)

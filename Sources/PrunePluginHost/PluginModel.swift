@@ -35,12 +35,6 @@ public final class PluginModel: PrunableModel {
     deinit { architecture.vtable.pointee.release_model(model) }
 
     public var architectureName: String { architecture.classNames.first ?? architecture.name }
-    public var accounting: ModelAccounting {
-        ModelAccounting(
-            parameters: parameters.parameterCount,
-            heads: unitGroups.filter { $0.kind == .attentionHead }.reduce(0) { $0 + $1.unitCount },
-            ffnNeurons: unitGroups.filter { $0.kind == .feedForwardNeuron }.reduce(0) { $0 + $1.unitCount })
-    }
     /// EcoDiff's SDXL settings (hard-concrete masks, L1 on λ): the U-Net-era defaults suit DiT-style
     /// latent denoisers best of the two built-in sets.
     public var ecoDiffSettings: EcoDiffSettings { .sdxl }

@@ -23,7 +23,6 @@ public final class SDXLPrunableModel: PrunableModel {
 
     public var architectureName: String { UNet2DConditionModel.className }
     public var unitGroups: [UnitGroup] { unet.unitGroups }
-    public var accounting: ModelAccounting { unet.accounting(parameters: parameters) }
     public var ecoDiffSettings: EcoDiffSettings { .sdxl }
     public var forwardInputNames: [String] {
         ["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "timestep_cond"]
@@ -141,14 +140,8 @@ public struct SDXLArchitecture: PrunableArchitecture {
         return SDXLPrunableModel(unet: unet, parameters: store, defaults: defaults)
     }
 
-    public func accounting(preset: String) throws -> ModelAccounting {
-        try UNet2DConditionModel.accounting(of: try configuration(preset: preset))
-    }
-
     /// The preset's unit groups and parameter shapes from a shapes-only build (no weights allocated).
     public func layout(preset: String) throws -> ModelLayout {
-        let store = ParameterStore(shapesOnly: ())
-        let unet = try UNet2DConditionModel(try configuration(preset: preset), weights: store.root)
-        return ModelLayout(groups: unet.unitGroups, shapes: store.parameters.mapValues(\.shape))
+        try UNet2DConditionModel.layout(of: try configuration(preset: preset))
     }
 }

@@ -8,7 +8,7 @@ extension UNet2DConditionModel {
     public static let className = "UNet2DConditionModel"
 
     /// Writes this model with the units outside `selection` physically removed, as a diffusers model
-    /// directory that ``load(directory:structure:)`` (and so `prunekit forward/sample/params`) reloads with
+    /// directory that ``load(directory:widths:)`` (and so `prunekit forward/sample/params`) reloads with
     /// the pruned head counts and FFN widths; see ``PrunedExport`` for the files.
     ///
     /// A module whose units are all removed keeps zero-width projections, so it contributes its output

@@ -1,4 +1,5 @@
 import Foundation
+import PruneKit
 import PruneNN
 import PruneTensor
 
@@ -9,35 +10,31 @@ extension UNet2DConditionModel {
     /// - Parameters:
     ///   - directory: the `unet/` folder of a pipeline, or a folder laid out the same way (a pruned export
     ///     included).
-    ///   - structure: where the per-block unit widths come from; by default the weights' shapes, so pruned
-    ///     exports load with their pruned head counts and FFN widths.
+    ///   - widths: where the per-module unit widths come from; by default the weights' shapes
+    ///     (``UnitWidths/init(inferredFrom:layout:)``), so pruned exports load with their pruned head counts
+    ///     and FFN widths.
     /// - Returns: the model and the store that owns its parameters.
-    /// - Throws: ``UNetConfigurationError``, ``CheckpointFileError`` or ``CheckpointError``.
+    /// - Throws: ``UNetConfigurationError``, ``CheckpointFileError``, `UnitWidthsError` or ``CheckpointError``.
     public static func load(
-        directory: String, structure: UNetStructureSource = .inferredFromWeights
+        directory: String, widths: UnitWidthsSource = .inferredFromWeights
     ) throws -> (model: UNet2DConditionModel, parameters: ParameterStore) {
         let configuration = try UNetConfiguration.load(
             contentsOf: URL(fileURLWithPath: directory).appendingPathComponent("config.json").path)
         let source = try SafetensorsTensorSource(modelDirectory: directory)
-        return try load(configuration: configuration, source: source, sourceName: source.name, structure: structure)
+        return try load(configuration: configuration, source: source, sourceName: source.name, widths: widths)
     }
 
     /// Builds the model over any ``TensorSource`` in diffusers names — a single-file checkpoint's remapped
-    /// U-Net, say — with the same checks as ``load(directory:structure:)``.
-    /// - Throws: ``UNetConfigurationError`` or ``CheckpointError``.
+    /// U-Net, say — with the same checks as ``load(directory:widths:)``.
+    /// - Throws: ``UNetConfigurationError``, `UnitWidthsError` or ``CheckpointError``.
     public static func load(
         configuration: UNetConfiguration, source: any TensorSource, sourceName: String,
-        structure: UNetStructureSource = .inferredFromWeights
+        widths: UnitWidthsSource = .inferredFromWeights
     ) throws -> (model: UNet2DConditionModel, parameters: ParameterStore) {
         try configuration.validate()
-        let overrides: [String: TransformerBlockStructure]
-        switch structure {
-        case .configuration: overrides = [:]
-        case .inferredFromWeights: overrides = try inferredBlockStructures(from: source, configuration: configuration)
-        case .explicit(let given): overrides = given
-        }
+        let resolved = try widths.resolved(source: source) { try layout(of: configuration) }
         let store = ParameterStore(source: source, sourceName: sourceName)
-        let model = try UNet2DConditionModel(configuration, weights: store.root, structureOverrides: overrides)
+        let model = try UNet2DConditionModel(configuration, weights: store.root, widths: resolved)
         try store.finish()
         return (model, store)
     }

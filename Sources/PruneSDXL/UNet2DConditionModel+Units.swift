@@ -49,15 +49,14 @@ extension UNet2DConditionModel {
             ])
     }
 
-    /// The unit groups of `configuration`, built without allocating weights (a shapes-only store).
-    ///
-    /// - Returns: the groups and the shape of every parameter, for ``UnitGroup/parametersPerUnit(shapes:)``.
+    /// The unit groups and parameter shapes of `configuration` with `widths`, from a build over a shapes-only
+    /// store (no weights allocated): what counting, planning and reload inference read.
     /// - Throws: ``UNetConfigurationError``.
-    public static func unitGroups(
-        of configuration: UNetConfiguration, structureOverrides: [String: TransformerBlockStructure] = [:]
-    ) throws(UNetConfigurationError) -> (groups: [UnitGroup], shapes: [String: [Int]]) {
+    public static func layout(
+        of configuration: UNetConfiguration, widths: UnitWidths = .configuration
+    ) throws(UNetConfigurationError) -> ModelLayout {
         let store = ParameterStore(shapesOnly: ())
-        let model = try UNet2DConditionModel(configuration, weights: store.root, structureOverrides: structureOverrides)
-        return (model.unitGroups, store.parameters.mapValues(\.shape))
+        let model = try UNet2DConditionModel(configuration, weights: store.root, widths: widths)
+        return ModelLayout(groups: model.unitGroups, shapes: store.parameters.mapValues(\.shape))
     }
 }

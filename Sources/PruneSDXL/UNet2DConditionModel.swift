@@ -45,13 +45,13 @@ public enum UNetInputError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// diffusers' `UNet2DConditionModel` (SDXL base/Turbo/Lightning/LCM and diffusers' own test configs).
 ///
-/// Parameters are named by their diffusers checkpoint keys. Per-block unit widths (attention heads, FFN
-/// neurons) can be overridden for pruned models; everything else follows the configuration.
+/// Parameters are named by their diffusers checkpoint keys. A pruned model's unit widths (attention heads, FFN
+/// neurons per module) come from a ``UnitWidths`` map; everything else follows the configuration.
 public struct UNet2DConditionModel {
     public let configuration: UNetConfiguration
-    /// Unit widths of every `BasicTransformerBlock`, by its module key
-    /// (e.g. `down_blocks.1.attentions.0.transformer_blocks.0`).
-    public let blockStructures: [(key: String, structure: TransformerBlockStructure)]
+    /// The kept units of the pruned modules (empty for the unpruned model), by module key
+    /// (e.g. `down_blocks.1.attentions.0.transformer_blocks.0.attn2`).
+    public let widths: UnitWidths
     let convIn: Conv2d
     let timeEmbedding: TimestepEmbedding
     let addEmbedding: TimestepEmbedding?
@@ -66,11 +66,12 @@ public struct UNet2DConditionModel {
     /// - Parameters:
     ///   - configuration: a validated configuration.
     ///   - weights: the root scope of the parameter store (keys are diffusers keys).
-    ///   - structureOverrides: unit widths by transformer-block key, for pruned models.
+    ///   - widths: kept units by module key, for pruned models; modules it does not name have the
+    ///     configuration's width.
     /// - Throws: ``UNetConfigurationError`` when the configuration is not supported.
     public init(
         _ configuration: UNetConfiguration, weights: WeightScope,
-        structureOverrides: [String: TransformerBlockStructure] = [:]
+        widths: UnitWidths = .configuration
     ) throws(UNetConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
@@ -79,21 +80,12 @@ public struct UNet2DConditionModel {
         let epsilon = configuration.normEps
         let embeddingWidth = configuration.timeEmbeddingDimension
         let firstChannels = configuration.blockOutChannels[0]
-        var structures: [(String, TransformerBlockStructure)] = []
 
         func transformer(_ scope: WeightScope, channels: Int, level: Level) -> Transformer2DModel {
-            let blockScope = scope.scoped("transformer_blocks")
-            let blocks = (0..<level.transformerDepth).map { index -> TransformerBlockStructure in
-                let key = blockScope.scoped(index).prefix
-                let structure = structureOverrides[key] ?? TransformerBlockStructure(
-                    selfAttentionHeads: level.heads, crossAttentionHeads: level.heads, feedForwardWidth: 4 * channels)
-                structures.append((key, structure))
-                return structure
-            }
-            return Transformer2DModel(
-                scope, channels: channels, headDimension: channels / level.heads,
+            Transformer2DModel(
+                scope, channels: channels, headDimension: channels / level.heads, heads: level.heads,
                 crossAttentionDimension: level.crossAttentionDimension, groups: groups,
-                useLinearProjection: configuration.useLinearProjection, blockStructures: blocks)
+                useLinearProjection: configuration.useLinearProjection, depth: level.transformerDepth, widths: widths)
         }
         typealias Level = UNetConfiguration.Level
 
@@ -176,7 +168,7 @@ public struct UNet2DConditionModel {
 
         convNormOut = GroupNorm(weights.scoped("conv_norm_out"), groups: groups, channels: firstChannels, epsilon: epsilon)
         convOut = Conv2d(weights.scoped("conv_out"), inChannels: firstChannels, outChannels: configuration.outChannels, kernelSize: 3, padding: 1)
-        blockStructures = structures
+        self.widths = widths
     }
 
     /// Predicts noise (or v) for `inputs`, with `masks` applied inline to heads and FFN neurons.

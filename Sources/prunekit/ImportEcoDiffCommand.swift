@@ -109,10 +109,9 @@ struct ImportEcoDiffCommand: ParsableCommand {
                         "--preset \(descriptor.name) is a \(architecture.name) model; import-ecodiff maps EcoDiff's SDXL λ layout (attn1, attn2, ff per U-Net transformer block) and reads SDXL presets only")
                 }
                 let configuration = try sdxl.configuration(preset: descriptor.name)
-                let (groups, shapes) = try UNet2DConditionModel.unitGroups(of: configuration)
+                let layout = try UNet2DConditionModel.layout(of: configuration)
                 return Target(
-                    name: descriptor.name, groups: groups, shape: { shapes[$0] },
-                    parameters: try UNet2DConditionModel.accounting(of: configuration).parameters)
+                    name: descriptor.name, groups: layout.groups, shape: { layout.shapes[$0] }, parameters: layout.parameterCount)
             }
             let path = model!
             let loaded = try Architectures.loadModel(directory: path)

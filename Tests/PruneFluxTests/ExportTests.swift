@@ -29,7 +29,7 @@ import Testing
         let manifest = try full.model.exportPruned(
             parameters: full.parameters, selection: selection, to: directory,
             provenance: PruningProvenance(criterion: "fixture-masks", target: 0.5, seed: 0, sourceDirectory: fixture.directory))
-        let pruned = try FluxModelLoader.load(directory: directory, structure: .inferredFromWeights)
+        let pruned = try FluxModelLoader.load(directory: directory, widths: .inferredFromWeights)
 
         let inputs = try fixture.inputs()
         let masks = selection.binaryMasks(for: groups)
@@ -43,18 +43,18 @@ import Testing
         let removed = selection.removedParameterCount(in: groups) { shapes[$0] }
         #expect(pruned.parameters.parameterCount == full.parameters.parameterCount - removed)
         #expect(manifest.parameterCount == pruned.parameters.parameterCount && manifest.removedParameterCount == removed)
-        #expect(FluxParameterAccounting(configuration: pruned.configuration, structure: pruned.structure).parameterCount == pruned.parameters.parameterCount)
+        #expect(FluxTransformer2DModel.layout(configuration: pruned.configuration, widths: pruned.widths).parameterCount == pruned.parameters.parameterCount)
 
         let surgery = try ParameterSurgery(groups: groups, selection: selection) { shapes[$0] }
         #expect(pruned.model.unitGroups == surgery.prunedGroups)
-        #expect(pruned.structure.maskableModules.map(\.units) == groups.map { selection.keptUnits(of: $0).count })
-        #expect(pruned.structure.singleBlocks[0].attentionHeads == 0)
-        #expect(pruned.structure.doubleBlocks[0].contextFeedForwardWidth == 0)
+        #expect(pruned.model.unitGroups.map(\.unitCount) == groups.map { selection.keptUnits(of: $0).count })
+        #expect(pruned.widths["single_transformer_blocks.0.attn"] == 0)
+        #expect(pruned.widths["transformer_blocks.0.ff_context"] == 0)
 
         let reread = try ExportManifest.load(directory: directory)
         #expect(reread == manifest)
         #expect(reread.architecture == "FluxTransformer2DModel")
-        #expect(reread.modules.map(\.keptUnits) == pruned.structure.maskableModules.map(\.units))
+        #expect(reread.modules.map(\.keptUnits) == pruned.model.unitGroups.map(\.unitCount))
         let digest = try SHA256Hasher.digest(ofFile: fixture.directory + "/diffusion_pytorch_model.safetensors")
         #expect(reread.source.files.map(\.sha256) == [digest.hex])
         let written = try UnitMasks.load(path: directory + "/masks.safetensors")
@@ -73,9 +73,8 @@ import Testing
             parameters: full.parameters, selection: UnitSelection(kept: ["transformer_blocks.0.attn": [1], "single_transformer_blocks.0.mlp": [0, 3]]),
             to: directory)
         #expect(manifest.source.files.isEmpty && manifest.source.name == nil)
-        let pruned = try FluxModelLoader.load(directory: directory, structure: .inferredFromWeights)
+        let pruned = try FluxModelLoader.load(directory: directory, widths: .inferredFromWeights)
         #expect(pruned.configuration == configuration)
-        #expect(pruned.structure.doubleBlocks[0].attentionHeads == 1)
-        #expect(pruned.structure.singleBlocks[0].mlpWidth == 2)
+        #expect(pruned.widths == UnitWidths(["transformer_blocks.0.attn": 1, "single_transformer_blocks.0.mlp": 2]))
     }
 }

@@ -1,4 +1,5 @@
 import PruneFlux
+import PruneKit
 import PruneNN
 import PruneTensor
 import PruneTestSupport
@@ -34,6 +35,6 @@ import Testing
             #expect(maximumRelativeError(gradient, expected) <= 1e-3, "weight \(key)")
             compared += 1
         }
-        #expect(compared == loaded.structure.maskableModules.count + 4)
+        #expect(compared == loaded.model.unitGroups.count + 4)
     }
 }

@@ -1,4 +1,5 @@
 import PruneFlux
+import PruneKit
 import PruneNN
 import PruneTensor
 import PruneTestSupport
@@ -21,8 +22,9 @@ import Testing
     @Test("The model lists exactly the fixture's maskable modules, in order and with their unit counts", arguments: FluxFixture.all)
     func maskableModulesMatchFixture(fixture: FluxFixture) throws {
         let loaded = try fixture.loadModel()
-        let listed = loaded.structure.maskableModules.map { "\($0.key) \($0.units) \($0.kind.rawValue)" }
-        let recorded = try fixture.maskModules().map { "\($0.key) \($0.units) \($0.kind)" }
+        let listed = loaded.model.unitGroups.map { "\($0.moduleKey) \($0.unitCount) \($0.kind.rawValue)" }
+        // The fixture names FLUX's module kinds; heads are `flux_double_attn` / `flux_single_attn`.
+        let recorded = try fixture.maskModules().map { "\($0.key) \($0.units) \($0.kind.hasSuffix("_attn") ? "head" : "neuron")" }
         #expect(listed == recorded)
     }
 
@@ -31,7 +33,7 @@ import Testing
         let fixture = FluxFixture.all[1]
         let loaded = try fixture.loadModel()
         var masks = UnitMasks()
-        for module in loaded.structure.maskableModules { masks[module.key] = Tensor.ones([module.units]) }
+        for group in loaded.model.unitGroups { masks[group.moduleKey] = Tensor.ones([group.unitCount]) }
         let inputs = try fixture.inputs()
         let (plain, masked) = withoutGradients { (inputs.run(loaded.model), inputs.run(loaded.model, masks: masks)) }
         #expect(plain.scalars() == masked.scalars())

@@ -1,5 +1,6 @@
 import Foundation
 import PruneFlux
+import PruneKit
 import PruneNN
 import PruneTensor
 import PruneTestSupport
@@ -84,13 +85,14 @@ import Testing
         }
     }
 
-    @Test("A structure with the wrong number of blocks is rejected before building")
-    func rejectsWrongBlockCount() throws {
+    @Test("Explicit widths naming a block the configuration lacks, or a negative width, are rejected before building")
+    func rejectsWidthsOfMissingBlocks() throws {
         let fixture = FluxFixture.all[0]
-        var structure = FluxStructure(configuration: try FluxConfiguration.load(path: Fixtures.path("flux-tiny/config.json")))
-        structure.singleBlocks.append(structure.singleBlocks[0])
-        #expect(throws: FluxStructureError.blockCount(kind: "single", expected: 1, actual: 2)) {
-            try FluxModelLoader.load(directory: fixture.directory, structure: .explicit(structure))
+        #expect(throws: UnitWidthsError.unknownModule("single_transformer_blocks.1.attn")) {
+            try FluxModelLoader.load(directory: fixture.directory, widths: .explicit(UnitWidths(["single_transformer_blocks.1.attn": 1])))
+        }
+        #expect(throws: UnitWidthsError.negative(module: "transformer_blocks.0.ff", units: -1)) {
+            try FluxModelLoader.load(directory: fixture.directory, widths: .explicit(UnitWidths(["transformer_blocks.0.ff": -1])))
         }
     }
 }

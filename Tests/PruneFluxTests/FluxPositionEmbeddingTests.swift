@@ -1,3 +1,4 @@
+import PruneFlux
 import PruneNN
 import PruneTensor
 import PruneTestSupport

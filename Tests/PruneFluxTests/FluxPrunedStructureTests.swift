@@ -1,4 +1,5 @@
 import PruneFlux
+import PruneKit
 import PruneNN
 import PruneTensor
 import PruneTestSupport
@@ -8,16 +9,16 @@ import Testing
 /// reproduces the masked model whose removed units have mask 0.
 @Suite struct FluxPrunedStructureTests {
     /// Binary masks for flux-small: a few units removed per module, one module removed entirely.
-    static func binaryMasks(_ structure: FluxStructure) -> UnitMasks {
+    static func binaryMasks(_ groups: [UnitGroup]) -> UnitMasks {
         var masks = UnitMasks()
-        for (index, module) in structure.maskableModules.enumerated() {
-            var values = [Float](repeating: 1, count: module.units)
-            if module.key == "single_transformer_blocks.1.attn" {
+        for (index, group) in groups.enumerated() {
+            var values = [Float](repeating: 1, count: group.unitCount)
+            if group.moduleKey == "single_transformer_blocks.1.attn" {
                 values = values.map { _ in 0 }  // every head of this module removed
             } else {
-                for unit in stride(from: index % 3, to: module.units, by: 3) { values[unit] = 0 }
+                for unit in stride(from: index % 3, to: group.unitCount, by: 3) { values[unit] = 0 }
             }
-            masks[module.key] = Tensor(values, shape: [module.units])
+            masks[group.moduleKey] = Tensor(values, shape: [group.unitCount])
         }
         return masks
     }
@@ -30,7 +31,7 @@ import Testing
 
     /// The weights with the masked-out units sliced away (rows of the producing projections, columns of the
     /// consuming ones).
-    static func sliced(_ tensors: [String: Tensor], masks: UnitMasks, structure: FluxStructure, headDimension: Int, inner: Int) -> [String: Tensor] {
+    static func sliced(_ tensors: [String: Tensor], masks: UnitMasks, configuration: FluxConfiguration, headDimension: Int, inner: Int) -> [String: Tensor] {
         var result = tensors
         func rows(_ key: String, _ indices: [Int]) {
             for parameter in ["weight", "bias"] { result["\(key).\(parameter)"] = tensors["\(key).\(parameter)"]!.indexSelect(axis: 0, indices: indices) }
@@ -38,7 +39,7 @@ import Testing
         func columns(_ key: String, _ indices: [Int]) {
             result["\(key).weight"] = tensors["\(key).weight"]!.indexSelect(axis: 1, indices: indices)
         }
-        for index in structure.doubleBlocks.indices {
+        for index in 0..<configuration.doubleBlockCount {
             let p = "transformer_blocks.\(index)"
             let heads = channels(kept(masks["\(p).attn"]!), headDimension: headDimension)
             for name in ["to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj"] { rows("\(p).attn.\(name)", heads) }
@@ -50,7 +51,7 @@ import Testing
                 columns("\(p).\(ff).net.2", neurons)
             }
         }
-        for index in structure.singleBlocks.indices {
+        for index in 0..<configuration.singleBlockCount {
             let p = "single_transformer_blocks.\(index)"
             let heads = channels(kept(masks["\(p).attn"]!), headDimension: headDimension)
             let neurons = kept(masks["\(p).mlp"]!)
@@ -66,17 +67,17 @@ import Testing
         let fixture = FluxFixture.all[1]
         let full = try fixture.loadModel()
         let configuration = full.configuration
-        let masks = Self.binaryMasks(full.structure)
+        let masks = Self.binaryMasks(full.model.unitGroups)
         let tensors = Self.sliced(
-            try FluxBlackForestLabsTests.diffusersTensors(fixture), masks: masks, structure: full.structure,
+            try FluxBlackForestLabsTests.diffusersTensors(fixture), masks: masks, configuration: configuration,
             headDimension: configuration.headDimension, inner: configuration.innerDimension)
 
         let pruned = try FluxModelLoader.load(
-            configuration: configuration, source: DictionaryTensorSource(tensors), sourceName: "sliced", structure: .inferredFromWeights)
-        #expect(pruned.structure.singleBlocks[1].attentionHeads == 0)
-        #expect(pruned.structure.doubleBlocks[0].attentionHeads == 2)
-        #expect(pruned.structure.attentionHeadCount < full.structure.attentionHeadCount)
-        #expect(pruned.parameters.parameterCount == FluxParameterAccounting(configuration: configuration, structure: pruned.structure).parameterCount)
+            configuration: configuration, source: DictionaryTensorSource(tensors), sourceName: "sliced", widths: .inferredFromWeights)
+        #expect(pruned.widths["single_transformer_blocks.1.attn"] == 0)
+        #expect(pruned.widths["transformer_blocks.0.attn"] == 2)
+        #expect(pruned.model.unitGroups.map(\.unitCount) == full.model.unitGroups.map { Self.kept(masks[$0.moduleKey]!).count })
+        #expect(pruned.parameters.parameterCount == FluxTransformer2DModel.layout(configuration: configuration, widths: pruned.widths).parameterCount)
         #expect(pruned.parameters.parameterCount < full.parameters.parameterCount)
 
         let inputs = try fixture.inputs()
@@ -92,15 +93,13 @@ import Testing
             jointAttentionDimension: 6, pooledProjectionDimension: 5, ropeAxesDimensions: [2, 2])
         let full = FluxModelLoader.random(configuration: configuration, seed: 3)
         var masks = UnitMasks()
-        for module in full.structure.maskableModules { masks[module.key] = Tensor.zeros([module.units]) }
-        var empty = full.structure
-        empty.doubleBlocks[0] = FluxDoubleBlockStructure(attentionHeads: 0, feedForwardWidth: 0, contextFeedForwardWidth: 0)
-        empty.singleBlocks[0] = FluxSingleBlockStructure(attentionHeads: 0, mlpWidth: 0)
+        for group in full.model.unitGroups { masks[group.moduleKey] = Tensor.zeros([group.unitCount]) }
+        let empty = UnitWidths(Dictionary(uniqueKeysWithValues: full.model.unitGroups.map { ($0.moduleKey, 0) }))
         let zeroSized = Self.sliced(
             full.parameters.parameters,
-            masks: masks, structure: full.structure, headDimension: 4, inner: 8)
+            masks: masks, configuration: configuration, headDimension: 4, inner: 8)
         let pruned = try FluxModelLoader.load(
-            configuration: configuration, source: DictionaryTensorSource(zeroSized), sourceName: "empty", structure: .explicit(empty))
+            configuration: configuration, source: DictionaryTensorSource(zeroSized), sourceName: "empty", widths: .explicit(empty))
         let inputs = FluxInputs(
             hiddenStates: Tensor.randomNormal([2, 6, 8], seed: 1), encoderHiddenStates: Tensor.randomNormal([2, 3, 6], seed: 2),
             pooledProjections: Tensor.randomNormal([2, 5], seed: 3), timestep: Tensor([0.3, 0.9], shape: [2]),

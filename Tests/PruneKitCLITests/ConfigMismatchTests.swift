@@ -69,7 +69,7 @@ import Testing
             expected: ["4 unexpected", "unexpected time_text_embed.guidance_embedder.linear_1.weight (shape [64, 256])"]),
         ConfigEdit(
             fixture: "flux-small", key: "num_attention_heads", value: "3",
-            expected: ["transformer_blocks.0.attn.to_q.weight [64, 64]", "expected [rows, 48]"]),
+            expected: ["75 mis-shaped", "context_embedder.weight: expected shape [48, 32], found [64, 32]"]),
     ]
 
     @Test("a config that describes other weights names every mismatched key with both shapes", arguments: mismatches)

@@ -23,7 +23,7 @@ import Testing
     /// The unit groups of a fixture's model, loaded from its directory.
     static func unitGroups(_ fixture: String) throws -> [UnitGroup] {
         if fixture.hasPrefix("sdxl") { return try UNet2DConditionModel.load(directory: Fixtures.path(fixture)).model.unitGroups }
-        return try FluxModelLoader.load(directory: Fixtures.path(fixture), structure: .inferredFromWeights).model.unitGroups
+        return try FluxModelLoader.load(directory: Fixtures.path(fixture), widths: .inferredFromWeights).model.unitGroups
     }
 
     /// The fixture's modules in execution order. The fixture lists them in PyTorch registration order,
@@ -47,7 +47,8 @@ import Testing
 
     @Test("SDXL base has 2600 heads and 332800 GEGLU neurons with EcoDiff's per-unit costs")
     func sdxlBaseCounts() throws {
-        let (groups, shapes) = try UNet2DConditionModel.unitGroups(of: .sdxlBase)
+        let layout = try UNet2DConditionModel.layout(of: .sdxlBase)
+        let (groups, shapes) = (layout.groups, layout.shapes)
         #expect(groups.count == 210)
         #expect(groups.filter { $0.kind == .attentionHead }.reduce(0) { $0 + $1.unitCount } == 2600)
         #expect(groups.filter { $0.kind == .feedForwardNeuron }.reduce(0) { $0 + $1.unitCount } == 332_800)
@@ -63,10 +64,11 @@ import Testing
 
     @Test("FLUX.1-dev has 1368 heads and 933888 FFN neurons with EcoDiff's per-unit costs")
     func fluxDevCounts() throws {
-        let shapes = FluxTransformer2DModel.Shapes(configuration: .fluxDev, structure: FluxStructure(configuration: .fluxDev))
-        let groups = shapes.unitGroups
-        let byKey = Dictionary(uniqueKeysWithValues: shapes.parameters.map { ($0.key, $0.shape) })
-        #expect(groups.map(\.moduleKey) == FluxStructure(configuration: .fluxDev).maskableModules.map(\.key))
+        let layout = FluxTransformer2DModel.layout(configuration: .fluxDev)
+        let (groups, byKey) = (layout.groups, layout.shapes)
+        let blocks = (0..<19).flatMap { ["transformer_blocks.\($0).attn", "transformer_blocks.\($0).ff", "transformer_blocks.\($0).ff_context"] }
+            + (0..<38).flatMap { ["single_transformer_blocks.\($0).attn", "single_transformer_blocks.\($0).mlp"] }
+        #expect(groups.map(\.moduleKey) == blocks)
         #expect(groups.filter { $0.kind == .attentionHead }.reduce(0) { $0 + $1.unitCount } == 1368)
         #expect(groups.filter { $0.kind == .feedForwardNeuron }.reduce(0) { $0 + $1.unitCount } == 933_888)
         let cost = { (key: String) in groups.first { $0.moduleKey == key }!.parametersPerUnit { byKey[$0] } }

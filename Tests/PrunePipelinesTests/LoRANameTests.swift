@@ -12,13 +12,13 @@ import Testing
 @Suite struct LoRANameTests {
     static func sdxlResolver() throws -> LoRANameResolver {
         let configuration = try UNetConfiguration.load(contentsOf: Fixtures.path("sdxl-small/config.json"))
-        return .sdxl(configuration: configuration, parameterKeys: try UNet2DConditionModel.unitGroups(of: configuration).shapes.keys)
+        return .sdxl(configuration: configuration, parameterKeys: try UNet2DConditionModel.layout(of: configuration).shapes.keys)
     }
 
-    static func fluxResolver() throws -> (LoRANameResolver, FluxTransformer2DModel.Shapes) {
+    static func fluxResolver() throws -> (LoRANameResolver, FluxConfiguration, ModelLayout) {
         let configuration = try FluxConfiguration.load(path: Fixtures.path("flux-small/config.json"))
-        let shapes = FluxTransformer2DModel.Shapes(configuration: configuration, structure: FluxStructure(configuration: configuration))
-        return (.flux(configuration: configuration, parameterKeys: shapes.parameters.map(\.key)), shapes)
+        let layout = FluxTransformer2DModel.layout(configuration: configuration)
+        return (.flux(configuration: configuration, parameterKeys: layout.shapes.keys), configuration, layout)
     }
 
     @Test("Keys split into module and role for PEFT, kohya, old diffusers, DoRA, LoHa and unknown suffixes")
@@ -113,7 +113,7 @@ import Testing
 
     @Test("FLUX names: kohya BFL (fused qkv, linear1, exchanged final halves), ComfyUI dotted BFL, diffusers underscored and dotted")
     func fluxNames() throws {
-        let (resolver, _) = try Self.fluxResolver()
+        let (resolver, _, _) = try Self.fluxResolver()
         let single = "single_transformer_blocks.1"
         let cases: [(String, LoRATarget)] = [
             ("lora_unet_double_blocks_1_img_attn_qkv", LoRATarget(parts: ["transformer_blocks.1.attn.to_q", "transformer_blocks.1.attn.to_k", "transformer_blocks.1.attn.to_v"])),
@@ -138,12 +138,12 @@ import Testing
 
     @Test("The merge adds (alpha/r)·B·A, spreads fused rows over q/k/v, exchanges halves back and applies DoRA row norms, as computed by hand")
     func mergeByHand() throws {
-        let (resolver, shapes) = try Self.fluxResolver()
+        let (resolver, configuration, layout) = try Self.fluxResolver()
         var parameters: [String: Tensor] = [:]
-        for (index, parameter) in shapes.parameters.enumerated() {
-            parameters[parameter.key] = Tensor.randomNormal(parameter.shape, seed: UInt64(index))
+        for (index, parameter) in layout.shapes.sorted(by: { $0.key < $1.key }).enumerated() {
+            parameters[parameter.key] = Tensor.randomNormal(parameter.value, seed: UInt64(index))
         }
-        let inner = shapes.configuration.innerDimension
+        let inner = configuration.innerDimension
         var lora = TestLoRA(seed: 21)
         lora.factors(down: "lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight", up: "lora_unet_double_blocks_0_img_attn_qkv.lora_up.weight", out: 3 * inner, inShape: [inner], rank: 4)
         lora.scalar("lora_unet_double_blocks_0_img_attn_qkv.alpha", 2)

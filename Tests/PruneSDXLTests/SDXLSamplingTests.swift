@@ -60,19 +60,19 @@ extension Data {
 @Suite struct UNetAccountingTests {
     @Test("SDXL base counts 2,567,463,684 parameters, 2600 heads and 332,800 FFN neurons")
     func sdxlBase() throws {
-        #expect(try UNet2DConditionModel.accounting(of: .sdxlBase) == ModelAccounting(parameters: 2_567_463_684, heads: 2600, ffnNeurons: 332_800))
+        #expect(ModelAccounting(layout: try UNet2DConditionModel.layout(of: .sdxlBase)) == ModelAccounting(parameters: 2_567_463_684, heads: 2600, ffnNeurons: 332_800))
     }
 
     @Test("diffusers' SDXL test U-Net counts 15,416 parameters")
     func sdxlTinyTest() throws {
-        #expect(try UNet2DConditionModel.accounting(of: .sdxlTinyTest).parameters == 15_416)
+        #expect(ModelAccounting(layout: try UNet2DConditionModel.layout(of: .sdxlTinyTest)).parameters == 15_416)
     }
 
     @Test("The bench-size U-Net keeps 64-wide heads at every attention level")
     func sdxlBench() throws {
         let levels = try UNetConfiguration.sdxlBench.resolvedLevels()
         #expect(levels.map { $0.outChannels / $0.heads } == [64, 64, 64])
-        let accounting = try UNet2DConditionModel.accounting(of: .sdxlBench)
+        let accounting = ModelAccounting(layout: try UNet2DConditionModel.layout(of: .sdxlBench))
         print("sdxl-bench: \(accounting)")
         #expect(accounting.heads > 0 && accounting.parameters > 50_000_000)
     }

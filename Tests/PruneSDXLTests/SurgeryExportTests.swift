@@ -70,7 +70,8 @@ import Testing
         #expect(pruned.unitGroups.map(\.unitCount) == groups.map { selection.keptUnits(of: $0).count })
         #expect(pruned.unitGroups.contains { $0.unitCount == 0 && $0.kind == .attentionHead })
         #expect(pruned.unitGroups.contains { $0.unitCount == 0 && $0.kind == .feedForwardNeuron })
-        let accounting = pruned.accounting(parameters: prunedStore)
+        let accounting = SDXLPrunableModel(unet: pruned, parameters: prunedStore).accounting
+        #expect(accounting.parameters == prunedStore.parameterCount)
         #expect(accounting.heads == groups.filter { $0.kind == .attentionHead }.reduce(0) { $0 + selection.keptUnits(of: $1).count })
 
         // The manifest, masks and fingerprint on disk.
@@ -88,13 +89,13 @@ import Testing
         #expect(FileManager.default.contents(atPath: directory + "/config.json") == FileManager.default.contents(atPath: source + "/config.json"))
     }
 
-    @Test("Unpruned checkpoints infer their configuration's structure; a pruned export does not load as unpruned")
+    @Test("Unpruned checkpoints infer their configuration's widths; a pruned export does not load as unpruned")
     func structureInference() throws {
         let source = Fixtures.path("sdxl-small")
         let (inferred, _) = try UNet2DConditionModel.load(directory: source)
-        let (configured, _) = try UNet2DConditionModel.load(directory: source, structure: .configuration)
-        #expect(inferred.blockStructures.map(\.key) == configured.blockStructures.map(\.key))
-        #expect(inferred.blockStructures.map(\.structure) == configured.blockStructures.map(\.structure))
+        let (configured, _) = try UNet2DConditionModel.load(directory: source, widths: .configuration)
+        #expect(inferred.widths == .configuration)
+        #expect(inferred.unitGroups == configured.unitGroups)
 
         let (model, store) = try UNet2DConditionModel.load(directory: source)
         let directory = Self.temporaryDirectory("sdxl-small-structure")
@@ -103,8 +104,9 @@ import Testing
         try model.exportPruned(
             parameters: store, selection: UnitSelection(kept: ["\(key).attn1": [0, 2], "\(key).ff": Array(0..<10)]), to: directory)
         let (pruned, _) = try UNet2DConditionModel.load(directory: directory)
-        let structure = try #require(pruned.blockStructures.first { $0.key == key }?.structure)
-        #expect(structure == TransformerBlockStructure(selfAttentionHeads: 2, crossAttentionHeads: 3, feedForwardWidth: 10))
-        #expect(throws: CheckpointError.self) { try UNet2DConditionModel.load(directory: directory, structure: .configuration) }
+        #expect(pruned.widths == UnitWidths(["\(key).attn1": 2, "\(key).ff": 10]))
+        let units = Dictionary(uniqueKeysWithValues: pruned.unitGroups.map { ($0.moduleKey, $0.unitCount) })
+        #expect(units["\(key).attn1"] == 2 && units["\(key).attn2"] == 3 && units["\(key).ff"] == 10)
+        #expect(throws: CheckpointError.self) { try UNet2DConditionModel.load(directory: directory, widths: .configuration) }
     }
 }

@@ -109,7 +109,7 @@ public enum DemoModelDirectory {
             let (unet, parameters) = try UNet2DConditionModel.load(directory: directory)
             (denoiser, store) = (.sdxl(unet), parameters)
         case FluxConfiguration.className:
-            let loaded = try FluxModelLoader.load(directory: directory, structure: .inferredFromWeights)
+            let loaded = try FluxModelLoader.load(directory: directory, widths: .inferredFromWeights)
             (denoiser, store) = (.flux(loaded.model), loaded.parameters)
         case let other:
             throw DemoModelError.badFile(path: URL(fileURLWithPath: directory).appendingPathComponent("config.json").path, reason: "_class_name \(other) is not a demo denoiser (UNet2DConditionModel or FluxTransformer2DModel)")

@@ -27,6 +27,9 @@ extension PrunableModel {
     public var layout: ModelLayout {
         ModelLayout(groups: unitGroups, shapes: parameters.parameters.mapValues(\.shape))
     }
+
+    /// Parameters, heads and FFN neurons, counted from ``layout`` (``ModelAccounting/init(layout:)``).
+    public var accounting: ModelAccounting { ModelAccounting(layout: layout) }
 }
 
 extension PrunableArchitecture {
@@ -34,5 +37,10 @@ extension PrunableArchitecture {
     /// Built-in architectures and plugin architectures override it with a shapes-only build.
     public func layout(preset: String) throws -> ModelLayout {
         try makeModel(preset: preset, seed: 0).layout
+    }
+
+    /// Counts the preset from its ``layout(preset:)`` (``ModelAccounting/init(layout:)``).
+    public func accounting(preset: String) throws -> ModelAccounting {
+        ModelAccounting(layout: try layout(preset: preset))
     }
 }

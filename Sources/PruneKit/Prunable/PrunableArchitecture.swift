@@ -20,7 +20,8 @@ public protocol PrunableArchitecture: Sendable {
     /// Builds the preset's model with weights drawn from `seed`.
     /// - Throws: ``ArchitectureRegistryError/unknownPreset(name:known:)`` for a preset this architecture lacks.
     func makeModel(preset: String, seed: UInt64) throws -> any PrunableModel
-    /// Counts the preset's parameters and units from its configuration alone (no weights are allocated).
+    /// Counts the preset's parameters and units from its configuration alone (no weights are allocated); by
+    /// default from ``layout(preset:)``.
     func accounting(preset: String) throws -> ModelAccounting
     /// The preset's unit groups and parameter shapes (for counting a pruned model and checking masks files).
     /// The default builds the model with seeded weights; built-in architectures allocate none.

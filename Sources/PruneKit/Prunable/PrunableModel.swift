@@ -20,7 +20,7 @@ public protocol PrunableModel: AnyObject {
     var unitGroups: [UnitGroup] { get }
     /// The parameters, by checkpoint key.
     var parameters: ParameterStore { get }
-    /// Parameters, heads and FFN neurons.
+    /// Parameters, heads and FFN neurons; by default counted from the layout (``ModelAccounting/init(layout:)``).
     var accounting: ModelAccounting { get }
     /// The schedule, steps, guidance and image size the model is sampled with unless told otherwise.
     var defaultTrajectorySettings: TrajectorySettings { get }

@@ -54,10 +54,10 @@ public struct PrunedDenoiserLayout: Sendable {
             do {
                 let configuration = try UNetConfiguration.load(contentsOf: configurationPath)
                 try configuration.validate()
-                let built = try UNet2DConditionModel.unitGroups(of: configuration)
-                groups = built.groups
-                originalShapes = built.shapes
-                resolver = .sdxl(configuration: configuration, parameterKeys: built.shapes.keys)
+                let layout = try UNet2DConditionModel.layout(of: configuration)
+                groups = layout.groups
+                originalShapes = layout.shapes
+                resolver = .sdxl(configuration: configuration, parameterKeys: layout.shapes.keys)
             } catch {
                 throw .configuration(path: configurationPath, reason: "\(error)")
             }
@@ -65,9 +65,9 @@ public struct PrunedDenoiserLayout: Sendable {
             do {
                 let configuration = try FluxConfiguration.load(path: configurationPath)
                 try configuration.validate()
-                let shapes = FluxTransformer2DModel.Shapes(configuration: configuration, structure: FluxStructure(configuration: configuration))
-                groups = shapes.unitGroups
-                originalShapes = Dictionary(shapes.parameters.map { ($0.key, $0.shape) }, uniquingKeysWith: { first, _ in first })
+                let layout = FluxTransformer2DModel.layout(configuration: configuration)
+                groups = layout.groups
+                originalShapes = layout.shapes
                 resolver = .flux(configuration: configuration, parameterKeys: originalShapes.keys)
             } catch {
                 throw .configuration(path: configurationPath, reason: "\(error)")

@@ -20,7 +20,7 @@ struct FluxFixture: CustomStringConvertible, Sendable {
         try SafetensorsFile.open(URL(fileURLWithPath: directory).appendingPathComponent("\(name).safetensors").path)
     }
 
-    /// The diffusers model of this case, loaded through ``FluxModelLoader/load(directory:structure:)``.
+    /// The diffusers model of this case, loaded through ``FluxModelLoader/load(directory:widths:)``.
     func loadModel() throws -> LoadedFluxModel { try FluxModelLoader.load(directory: directory) }
 
     /// The forward inputs (`hidden_states` `[2, N, in]`, `encoder_hidden_states` `[2, T, joint]`,

@@ -1,3 +1,4 @@
+import PruneNN
 import PruneTensor
 
 /// diffusers' `FluxAttention` with `FluxAttnProcessor`: multi-head attention with per-head QK-RMSNorm
@@ -46,18 +47,6 @@ public struct FluxAttention {
         public var addedKeyNorm: NormShape { NormShape("norm_added_k", dimension: headDimension) }
         public var output: LinearShape { LinearShape("to_out.0", inFeatures: innerDimension, outFeatures: dimension) }
         public var addedOutput: LinearShape { LinearShape("to_add_out", inFeatures: innerDimension, outFeatures: dimension) }
-
-        /// Every parameter, keys under `prefix` (the attention's module key).
-        public func parameters(prefix: String) -> [ParameterShape] {
-            var result = [query, key, value].flatMap { $0.parameters(prefix: prefix) }
-            result += [queryNorm, keyNorm].flatMap { $0.parameters(prefix: prefix) }
-            if isJoint {
-                result += [addedQuery, addedKey, addedValue].flatMap { $0.parameters(prefix: prefix) }
-                result += [addedQueryNorm, addedKeyNorm].flatMap { $0.parameters(prefix: prefix) }
-                result += [output, addedOutput].flatMap { $0.parameters(prefix: prefix) }
-            }
-            return result
-        }
     }
 
     /// The text-stream half of a joint attention.

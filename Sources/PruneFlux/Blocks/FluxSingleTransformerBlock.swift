@@ -1,17 +1,5 @@
+import PruneNN
 import PruneTensor
-
-/// The widths of the units of one FLUX single-stream block, overridable per module for pruned models.
-public struct FluxSingleBlockStructure: Sendable, Equatable, Codable {
-    /// Attention heads (`attn`).
-    public var attentionHeads: Int
-    /// MLP hidden width (`proj_mlp` rows, the last columns of `proj_out`).
-    public var mlpWidth: Int
-
-    public init(attentionHeads: Int, mlpWidth: Int) {
-        self.attentionHeads = attentionHeads
-        self.mlpWidth = mlpWidth
-    }
-}
 
 /// diffusers' `FluxSingleTransformerBlock`: parallel attention and MLP on the joint sequence.
 ///
@@ -30,30 +18,35 @@ public struct FluxSingleTransformerBlock {
     public struct Shapes: Sendable, Equatable {
         public var dimension: Int
         public var headDimension: Int
-        public var structure: FluxSingleBlockStructure
+        /// Attention heads (`attn`).
+        public var attentionHeads: Int
+        /// MLP hidden width (`proj_mlp` rows, the last columns of `proj_out`; mask `mlp`).
+        public var mlpWidth: Int
 
-        public init(dimension: Int, headDimension: Int, structure: FluxSingleBlockStructure) {
+        public init(dimension: Int, headDimension: Int, attentionHeads: Int, mlpWidth: Int) {
             self.dimension = dimension
             self.headDimension = headDimension
-            self.structure = structure
+            self.attentionHeads = attentionHeads
+            self.mlpWidth = mlpWidth
+        }
+
+        /// The block `moduleKey` (e.g. `single_transformer_blocks.5`) of `configuration`, with the widths
+        /// `widths` gives its `attn` and `mlp` (the configuration's where it names none).
+        public init(moduleKey: String, configuration: FluxConfiguration, widths: UnitWidths) {
+            self.init(
+                dimension: configuration.innerDimension, headDimension: configuration.headDimension,
+                attentionHeads: widths.units(of: checkpointKey(moduleKey, "attn"), default: configuration.headCount),
+                mlpWidth: widths.units(of: checkpointKey(moduleKey, "mlp"), default: configuration.singleMLPWidth))
         }
 
         public var modulation: LinearShape { AdaLayerNormZeroSingle.linearShape(dimension: dimension) }
         public var attention: FluxAttention.Shapes {
-            FluxAttention.Shapes(dimension: dimension, heads: structure.attentionHeads, headDimension: headDimension, isJoint: false)
+            FluxAttention.Shapes(dimension: dimension, heads: attentionHeads, headDimension: headDimension, isJoint: false)
         }
-        public var mlp: LinearShape { LinearShape("proj_mlp", inFeatures: dimension, outFeatures: structure.mlpWidth) }
+        public var mlp: LinearShape { LinearShape("proj_mlp", inFeatures: dimension, outFeatures: mlpWidth) }
         /// Input columns `[0, heads·D)` take the attention output, the rest the MLP activation.
         public var output: LinearShape {
-            LinearShape("proj_out", inFeatures: attention.innerDimension + structure.mlpWidth, outFeatures: dimension)
-        }
-
-        /// Every parameter, keys under `prefix` (e.g. `single_transformer_blocks.5`).
-        public func parameters(prefix: String) -> [ParameterShape] {
-            modulation.parameters(prefix: checkpointKey(prefix, "norm"))
-                + mlp.parameters(prefix: prefix)
-                + attention.parameters(prefix: checkpointKey(prefix, "attn"))
-                + output.parameters(prefix: prefix)
+            LinearShape("proj_out", inFeatures: attention.innerDimension + mlpWidth, outFeatures: dimension)
         }
     }
 
@@ -86,7 +79,7 @@ public struct FluxSingleTransformerBlock {
         let (normalized, gate) = norm(hidden, embedding: embedding)
         var activation = projectMLP(normalized).gelu(approximateWithTanh: true)
         if let mask = masks[mlpModuleKey] {
-            precondition(mask.shape == [shapes.structure.mlpWidth], "MLP mask for \(mlpModuleKey) must be [\(shapes.structure.mlpWidth)], got \(mask.shape)")
+            precondition(mask.shape == [shapes.mlpWidth], "MLP mask for \(mlpModuleKey) must be [\(shapes.mlpWidth)], got \(mask.shape)")
             activation = activation * mask
         }
         let attended = attention(normalized, rotary: rotary, masks: masks)

@@ -1,20 +1,5 @@
+import PruneNN
 import PruneTensor
-
-/// The widths of the units of one FLUX double-stream block, overridable per module for pruned models.
-public struct FluxDoubleBlockStructure: Sendable, Equatable, Codable {
-    /// Joint-attention heads (`attn`; the image and text projections keep the same heads).
-    public var attentionHeads: Int
-    /// Image-stream FFN hidden width (`ff`).
-    public var feedForwardWidth: Int
-    /// Text-stream FFN hidden width (`ff_context`).
-    public var contextFeedForwardWidth: Int
-
-    public init(attentionHeads: Int, feedForwardWidth: Int, contextFeedForwardWidth: Int) {
-        self.attentionHeads = attentionHeads
-        self.feedForwardWidth = feedForwardWidth
-        self.contextFeedForwardWidth = contextFeedForwardWidth
-    }
-}
 
 /// diffusers' `FluxTransformerBlock` (MMDiT double-stream block).
 ///
@@ -33,32 +18,40 @@ public struct FluxTransformerBlock {
     public struct Shapes: Sendable, Equatable {
         public var dimension: Int
         public var headDimension: Int
-        public var structure: FluxDoubleBlockStructure
+        /// Joint-attention heads (`attn`; the image and text projections keep the same heads).
+        public var attentionHeads: Int
+        /// Image-stream FFN hidden width (`ff`).
+        public var feedForwardWidth: Int
+        /// Text-stream FFN hidden width (`ff_context`).
+        public var contextFeedForwardWidth: Int
 
-        public init(dimension: Int, headDimension: Int, structure: FluxDoubleBlockStructure) {
+        public init(dimension: Int, headDimension: Int, attentionHeads: Int, feedForwardWidth: Int, contextFeedForwardWidth: Int) {
             self.dimension = dimension
             self.headDimension = headDimension
-            self.structure = structure
+            self.attentionHeads = attentionHeads
+            self.feedForwardWidth = feedForwardWidth
+            self.contextFeedForwardWidth = contextFeedForwardWidth
+        }
+
+        /// The block `moduleKey` (e.g. `transformer_blocks.3`) of `configuration`, with the widths `widths`
+        /// gives its `attn`, `ff` and `ff_context` (the configuration's where it names none).
+        public init(moduleKey: String, configuration: FluxConfiguration, widths: UnitWidths) {
+            self.init(
+                dimension: configuration.innerDimension, headDimension: configuration.headDimension,
+                attentionHeads: widths.units(of: checkpointKey(moduleKey, "attn"), default: configuration.headCount),
+                feedForwardWidth: widths.units(of: checkpointKey(moduleKey, "ff"), default: configuration.feedForwardWidth),
+                contextFeedForwardWidth: widths.units(of: checkpointKey(moduleKey, "ff_context"), default: configuration.feedForwardWidth))
         }
 
         public var modulation: LinearShape { AdaLayerNormZero.linearShape(dimension: dimension) }
         public var attention: FluxAttention.Shapes {
-            FluxAttention.Shapes(dimension: dimension, heads: structure.attentionHeads, headDimension: headDimension, isJoint: true)
+            FluxAttention.Shapes(dimension: dimension, heads: attentionHeads, headDimension: headDimension, isJoint: true)
         }
         public var feedForward: FeedForwardShape {
-            FeedForwardShape("ff", dimension: dimension, innerDimension: structure.feedForwardWidth)
+            FeedForwardShape("ff", dimension: dimension, innerDimension: feedForwardWidth)
         }
         public var contextFeedForward: FeedForwardShape {
-            FeedForwardShape("ff_context", dimension: dimension, innerDimension: structure.contextFeedForwardWidth)
-        }
-
-        /// Every parameter, keys under `prefix` (e.g. `transformer_blocks.3`).
-        public func parameters(prefix: String) -> [ParameterShape] {
-            modulation.parameters(prefix: checkpointKey(prefix, "norm1"))
-                + modulation.parameters(prefix: checkpointKey(prefix, "norm1_context"))
-                + attention.parameters(prefix: checkpointKey(prefix, "attn"))
-                + feedForward.parameters(prefix: prefix)
-                + contextFeedForward.parameters(prefix: prefix)
+            FeedForwardShape("ff_context", dimension: dimension, innerDimension: contextFeedForwardWidth)
         }
     }
 

@@ -1,26 +1,10 @@
+import PruneNN
 import PruneTensor
 
 // Declarative shapes of the layers a FLUX module is built from. Each block computes its `Shapes` once from
-// its widths (per-module head counts and FFN widths); the block's initialiser builds its layers from those
-// shapes and the parameter accounting sums the same shapes, so the two cannot disagree.
-
-/// The checkpoint key and shape of one parameter.
-public struct ParameterShape: Sendable, Equatable, CustomStringConvertible {
-    /// The full checkpoint key, e.g. `transformer_blocks.0.attn.to_q.weight`.
-    public var key: String
-    /// Extent of each axis.
-    public var shape: [Int]
-
-    public init(key: String, shape: [Int]) {
-        self.key = key
-        self.shape = shape
-    }
-
-    /// Number of elements.
-    public var count: Int { shape.reduce(1, *) }
-
-    public var description: String { "\(key) \(shape)" }
-}
+// its widths (the configuration's, or a pruned model's ``UnitWidths``); the block's initialiser builds its
+// layers from those shapes and its unit groups read the same shapes, so the two cannot disagree. Parameter
+// counts come from the built layers' shapes (a shapes-only ``ParameterStore``), not from a second list.
 
 /// Joins a dotted prefix and a name (`""` + `name` is `name`).
 @inlinable
@@ -42,14 +26,6 @@ public struct LinearShape: Sendable, Equatable {
         self.outFeatures = outFeatures
         self.hasBias = hasBias
     }
-
-    /// `weight` `[out, in]` and `bias` `[out]` under `prefix.name`.
-    public func parameters(prefix: String) -> [ParameterShape] {
-        let base = checkpointKey(prefix, name)
-        var result = [ParameterShape(key: "\(base).weight", shape: [outFeatures, inFeatures])]
-        if hasBias { result.append(ParameterShape(key: "\(base).bias", shape: [outFeatures])) }
-        return result
-    }
 }
 
 /// The shape of an affine normalisation with a weight only (`RMSNorm`): key relative to its module.
@@ -60,11 +36,6 @@ public struct NormShape: Sendable, Equatable {
     public init(_ name: String, dimension: Int) {
         self.name = name
         self.dimension = dimension
-    }
-
-    /// `weight` `[dimension]` under `prefix.name`.
-    public func parameters(prefix: String) -> [ParameterShape] {
-        [ParameterShape(key: "\(checkpointKey(prefix, name)).weight", shape: [dimension])]
     }
 }
 
@@ -83,11 +54,6 @@ public struct FeedForwardShape: Sendable, Equatable {
 
     public var projectIn: LinearShape { LinearShape("net.0.proj", inFeatures: dimension, outFeatures: innerDimension) }
     public var projectOut: LinearShape { LinearShape("net.2", inFeatures: innerDimension, outFeatures: dimension) }
-
-    public func parameters(prefix: String) -> [ParameterShape] {
-        let base = checkpointKey(prefix, name)
-        return projectIn.parameters(prefix: base) + projectOut.parameters(prefix: base)
-    }
 }
 
 extension Linear {

@@ -1,3 +1,4 @@
+import PruneNN
 import PruneTensor
 
 // Adaptive LayerNorms of the FLUX DiT: a Linear on SiLU(temb) produces per-sample shift/scale/gate vectors

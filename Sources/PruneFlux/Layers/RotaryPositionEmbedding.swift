@@ -1,4 +1,5 @@
 import Foundation
+import PruneNN
 import PruneTensor
 
 /// FLUX's rotary position embedding tables (diffusers `FluxPosEmbed`): a 1-D RoPE per position axis,

@@ -1,42 +1,36 @@
+import PruneNN
 import PruneTensor
-
-/// The width of the units of one transformer block, overridable per module for pruned models.
-public struct TransformerBlockStructure: Sendable, Equatable, Codable {
-    /// Self-attention heads (`attn1`).
-    public var selfAttentionHeads: Int
-    /// Cross-attention heads (`attn2`).
-    public var crossAttentionHeads: Int
-    /// GEGLU hidden width (`ff`).
-    public var feedForwardWidth: Int
-
-    public init(selfAttentionHeads: Int, crossAttentionHeads: Int, feedForwardWidth: Int) {
-        self.selfAttentionHeads = selfAttentionHeads
-        self.crossAttentionHeads = crossAttentionHeads
-        self.feedForwardWidth = feedForwardWidth
-    }
-}
 
 /// diffusers' `BasicTransformerBlock` (`norm_type="layer_norm"`, GEGLU):
 /// `h += attn1(norm1(h))`, `h += attn2(norm2(h), context)`, `h += ff(norm3(h))`.
+///
+/// Its units — `attn1` and `attn2` heads, `ff` GEGLU neurons — have the widths ``UnitWidths`` gives the
+/// module keys `<block>.attn1`, `<block>.attn2` and `<block>.ff`, the configuration's otherwise.
 public struct BasicTransformerBlock {
     public let norm1, norm2, norm3: LayerNorm
     public let selfAttention: Attention
     public let crossAttention: Attention
     public let feedForward: FeedForward
 
+    /// - Parameters:
+    ///   - heads: the configuration's heads per attention (`dimension / headDimension` unpruned).
+    ///   - widths: kept units of pruned modules; the GEGLU width defaults to `4·dimension`.
     public init(
-        _ scope: WeightScope, dimension: Int, headDimension: Int, crossAttentionDimension: Int,
-        structure: TransformerBlockStructure, epsilon: Float = 1e-5
+        _ scope: WeightScope, dimension: Int, headDimension: Int, heads: Int, crossAttentionDimension: Int,
+        widths: UnitWidths, epsilon: Float = 1e-5
     ) {
         norm1 = LayerNorm(scope.scoped("norm1"), dimension: dimension, epsilon: epsilon)
         selfAttention = Attention(
-            scope.scoped("attn1"), queryDimension: dimension, heads: structure.selfAttentionHeads, headDimension: headDimension)
+            scope.scoped("attn1"), queryDimension: dimension, heads: widths.units(of: scope.key("attn1"), default: heads),
+            headDimension: headDimension)
         norm2 = LayerNorm(scope.scoped("norm2"), dimension: dimension, epsilon: epsilon)
         crossAttention = Attention(
             scope.scoped("attn2"), queryDimension: dimension, contextDimension: crossAttentionDimension,
-            heads: structure.crossAttentionHeads, headDimension: headDimension)
+            heads: widths.units(of: scope.key("attn2"), default: heads), headDimension: headDimension)
         norm3 = LayerNorm(scope.scoped("norm3"), dimension: dimension, epsilon: epsilon)
-        feedForward = FeedForward(scope.scoped("ff"), dimension: dimension, innerDimension: structure.feedForwardWidth, activation: .geglu)
+        feedForward = FeedForward(
+            scope.scoped("ff"), dimension: dimension, innerDimension: widths.units(of: scope.key("ff"), default: 4 * dimension),
+            activation: .geglu)
     }
 
     /// `[B, L, C]`, context `[B, S, Cctx]` → `[B, L, C]`.
@@ -56,9 +50,13 @@ public struct Transformer2DModel {
     public let projectInConvolution, projectOutConvolution: Conv2d?
     public let blocks: [BasicTransformerBlock]
 
+    /// - Parameters:
+    ///   - depth: the number of ``BasicTransformerBlock``s (`transformer_blocks.0..<depth`).
+    ///   - heads: the configuration's heads per attention.
+    ///   - widths: kept units of pruned modules.
     public init(
-        _ scope: WeightScope, channels: Int, headDimension: Int, crossAttentionDimension: Int, groups: Int,
-        useLinearProjection: Bool, blockStructures: [TransformerBlockStructure]
+        _ scope: WeightScope, channels: Int, headDimension: Int, heads: Int, crossAttentionDimension: Int, groups: Int,
+        useLinearProjection: Bool, depth: Int, widths: UnitWidths
     ) {
         norm = GroupNorm(scope.scoped("norm"), groups: groups, channels: channels, epsilon: 1e-6)
         if useLinearProjection {
@@ -69,10 +67,10 @@ public struct Transformer2DModel {
             projectInLinear = nil
         }
         let blockScope = scope.scoped("transformer_blocks")
-        blocks = blockStructures.enumerated().map { index, structure in
+        blocks = (0..<depth).map { index in
             BasicTransformerBlock(
-                blockScope.scoped(index), dimension: channels, headDimension: headDimension,
-                crossAttentionDimension: crossAttentionDimension, structure: structure)
+                blockScope.scoped(index), dimension: channels, headDimension: headDimension, heads: heads,
+                crossAttentionDimension: crossAttentionDimension, widths: widths)
         }
         if useLinearProjection {
             projectOutLinear = Linear(scope.scoped("proj_out"), inFeatures: channels, outFeatures: channels)

@@ -1,3 +1,4 @@
+import PruneNN
 import PruneTensor
 
 /// FLUX's conditioning vector `temb`: diffusers' `CombinedTimestepTextProjEmbeddings` (schnell) or
@@ -30,17 +31,6 @@ public struct FluxTimeTextEmbedding {
         public func embedder(input: Int) -> (LinearShape, LinearShape) {
             (LinearShape("linear_1", inFeatures: input, outFeatures: dimension),
              LinearShape("linear_2", inFeatures: dimension, outFeatures: dimension))
-        }
-
-        public func parameters(prefix: String) -> [ParameterShape] {
-            var parts = [("timestep_embedder", FluxTimeTextEmbedding.sinusoidDimension)]
-            if hasGuidance { parts.append(("guidance_embedder", FluxTimeTextEmbedding.sinusoidDimension)) }
-            parts.append(("text_embedder", pooledProjectionDimension))
-            return parts.flatMap { name, input in
-                let (first, second) = embedder(input: input)
-                let base = checkpointKey(prefix, name)
-                return first.parameters(prefix: base) + second.parameters(prefix: base)
-            }
         }
     }
 
