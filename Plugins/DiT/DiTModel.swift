@@ -7,11 +7,14 @@ import PrunePluginKit
 /// `blocks.{i}.adaLN_modulation.1`, `final_layer.{adaLN_modulation.1,linear}`). The fixed 2-D sin-cos
 /// position embedding (`pos_embed`) is computed, not stored.
 ///
-/// Units: heads of `blocks.{i}.attn` (their rows of q, k and v in `qkv`, their columns of `proj`) and
-/// neurons of `blocks.{i}.mlp` (`fc1` rows, `fc2` columns). Masks are applied inline: head outputs × m
-/// before `proj`, GELU activations × m before `fc2`. Pruned exports load back with their widths read from
-/// the checkpoint (`qkv` rows / (3 · head size), `fc1` rows); a block with no heads (neurons) left adds
-/// `gate · proj.bias` (`gate · fc2.bias`), as the masked model does.
+/// Units: the whole blocks of the list `blocks` (block `i` owns every `blocks.{i}.…` tensor), heads of
+/// `blocks.{i}.attn` (their rows of q, k and v in `qkv`, their columns of `proj`) and neurons of
+/// `blocks.{i}.mlp` (`fc1` rows, `fc2` columns). Masks are applied inline: head outputs × m before `proj`,
+/// GELU activations × m before `fc2`, and block `i`'s output `x + m_i·(block_i(x) − x)` (at 0 the block is the
+/// identity). Pruned exports load back with their widths read from the checkpoint (`qkv` rows / (3 · head
+/// size), `fc1` rows) and their depth from `config.json` `depth` (the export writes the kept blocks' count and
+/// renumbers them); a block with no heads (neurons) left adds `gate · proj.bias` (`gate · fc2.bias`), as the
+/// masked model does.
 ///
 /// Models built from a seed use PyTorch's default fan-in init everywhere, not DiT's zero init of the
 /// modulation: with adaLN-Zero every block starts as the identity and no unit could be scored.
@@ -78,6 +81,7 @@ final class DiTModel: PluginModelInstance {
             blocks.append(block)
         }
         self.blocks = blocks
+        try builder.blockList("blocks", blocks: c.depth, depthKey: "depth")
         finalModulation = try linear("final_layer.adaLN_modulation.1", out: 2 * d, in: d)
         finalLinear = try linear("final_layer.linear", out: c.patchSize * c.patchSize * c.outChannels, in: d)
     }
@@ -130,7 +134,9 @@ final class DiTModel: PluginModelInstance {
         }
         let condition = try (timeEmbedding + classLabels.matmul(labelTable)).silu()
 
+        let blockMask = try call.mask("blocks")
         for (index, block) in blocks.enumerated() {
+            let blockInput = x
             let modulation = try block.modulation(condition)
             let chunk = { (i: Int) throws -> HostTensor in try modulation.sliced(axis: 1, i * d..<(i + 1) * d).reshaped([batch, 1, d]) }
             let (shiftAttention, scaleAttention, gateAttention) = (try chunk(0), try chunk(1), try chunk(2))
@@ -143,6 +149,7 @@ final class DiTModel: PluginModelInstance {
             let mlpInput = try Self.modulate(x.layerNorm(epsilon: 1e-6), shift: shiftMLP, scale: scaleMLP)
             let mlp = try self.mlp(mlpInput, block: block, mask: call.mask("blocks.\(index).mlp"), batch: batch, tokens: tokens)
             x = try x + gateMLP * mlp
+            x = try HostTensor.blockMasked(input: blockInput, output: x, mask: blockMask, index: index)
         }
 
         let finalModulation = try self.finalModulation(condition)

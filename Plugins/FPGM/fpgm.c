@@ -13,6 +13,12 @@
  * them, so they are pruned first (higher score = more important to keep). Data-free.
  * This implementation matches: Torch-Pruning `FPGMImportance(p=2)` summed over a coupled group.
  *
+ * Whole blocks (PRUNE_UNIT_BLOCK groups, `--units blocks`) are refused with PRUNE_ERR_UNSUPPORTED and an error
+ * naming the group, before any scoring: FPGM's premise is that units of one layer are interchangeable filters,
+ * so one near their geometric median can be replaced by the others. Successive blocks of a network are not
+ * interchangeable (each transforms the previous one's output), so a distance between their weights says
+ * nothing about what removing one costs. Score blocks with another criterion.
+ *
  * Build by hand:  cc -std=c11 -O2 -shared -fPIC -I Sources/CPrunePlugin/include Plugins/FPGM/fpgm.c -o libFPGM.so -lm
  */
 #include "fpgm.h"
@@ -131,11 +137,37 @@ static prune_status score_group(prune_scoring_context *context, int32_t group, i
     return status;
 }
 
+/* Refuses unit groups FPGM cannot score (whole blocks; any group of units without parameter slices), naming the first. */
+static prune_status check_groups(prune_scoring_context *scoring, int32_t groups) {
+    for (int32_t group = 0; group < groups; group++) {
+        const char *key; int32_t kind; int64_t units; int32_t slice_count = 0;
+        prune_status status = host->scoring_group(scoring, group, &key, &kind, &units);
+        if (status != PRUNE_OK) return fail(status, "fpgm: reading a group");
+        if (kind == PRUNE_UNIT_BLOCK) {
+            snprintf(last_error_text, sizeof last_error_text,
+                     "fpgm cannot score %s: its %lld units are whole blocks (kind block), and FPGM ranks interchangeable units of "
+                     "one layer by their distance to the geometric median, which says nothing about removing a block; score "
+                     "blocks with magnitude, taylor, activation or gradient-flow, or prune heads and neurons only (--units heads,neurons)",
+                     key, (long long)units);
+            return PRUNE_ERR_UNSUPPORTED;
+        }
+        status = host->scoring_group_slice(scoring, group, -1, &slice_count, NULL, NULL, NULL, NULL);
+        if (status != PRUNE_OK) return fail(status, "fpgm: listing slices");
+        if (units > 0 && slice_count == 0) {
+            snprintf(last_error_text, sizeof last_error_text, "fpgm cannot score %s (unit kind %d): its units own no parameter slices",
+                     key, (int)kind);
+            return PRUNE_ERR_UNSUPPORTED;
+        }
+    }
+    return PRUNE_OK;
+}
+
 static prune_status fpgm_score(void *context, prune_scoring_context *scoring, float *scores, int64_t score_count) {
     (void)context;
     int32_t groups = 0;
     prune_status status = host->scoring_counts(scoring, &groups, NULL, NULL);
     if (status != PRUNE_OK) return fail(status, "fpgm: counting groups");
+    if ((status = check_groups(scoring, groups)) != PRUNE_OK) return status;
     int64_t written = 0;
     for (int32_t group = 0; group < groups; group++) {
         const char *key; int32_t kind; int64_t units;
@@ -164,9 +196,10 @@ static const prune_criterion *const criteria[] = {&fpgm_criterion};
 
 static prune_status fpgm_initialize(const prune_host_services *services, prune_plugin_contents *contents) {
     if (!services || !contents) return PRUNE_ERR_INVALID_ARGUMENT;
-    if (services->abi_version != PRUNE_PLUGIN_ABI_VERSION || services->struct_size < sizeof(prune_host_services)) {
-        snprintf(last_error_text, sizeof last_error_text, "fpgm needs host ABI %u with a %zu-byte services table, got ABI %u, %u bytes",
-                 PRUNE_PLUGIN_ABI_VERSION, sizeof(prune_host_services), services->abi_version, services->struct_size);
+    /* FPGM calls only ABI 1's first services: any host table at least that large will do (append-only rule). */
+    if (services->abi_version != PRUNE_PLUGIN_ABI_VERSION || services->struct_size < PRUNE_HOST_SERVICES_MIN_SIZE) {
+        snprintf(last_error_text, sizeof last_error_text, "fpgm needs host ABI %u with a services table of at least %zu bytes, got ABI %u, %u bytes",
+                 PRUNE_PLUGIN_ABI_VERSION, (size_t)PRUNE_HOST_SERVICES_MIN_SIZE, services->abi_version, services->struct_size);
         return PRUNE_ERR_UNSUPPORTED;
     }
     host = services;

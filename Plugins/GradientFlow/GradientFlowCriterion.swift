@@ -20,7 +20,7 @@ import PrunePluginKit
 ///    at the same `x_i`: `Hg ≈ (g(m + εĝ) − g(m)) · ‖g‖ / ε` with `ĝ = g/‖g‖`. Importance
 ///    `I_u = m_u (Hg)_u`: units with the most negative `I` are those whose removal increases the gradient
 ///    norm most, and are pushed out first.
-/// 3. Sparsity pressure from the criterion: within each unit kind (heads, neurons), `p_u = 1 − r_u/(n−1)`
+/// 3. Sparsity pressure from the criterion: within each unit kind (heads, neurons, blocks), `p_u = 1 − r_u/(n−1)`
 ///    with `r_u` the rank of `I_u` (0 = lowest), so the least important unit feels pressure 1, the most
 ///    important 0.
 /// 4. One explicit Euler step of the gradient flow of `E(m) = L(m) + λ_k Σ_u p_u m_u` with the progressive

@@ -16,6 +16,10 @@ _Static_assert(PRUNE_PLUGIN_DESCRIPTOR_MIN_SIZE <= sizeof(prune_plugin_descripto
 _Static_assert(PRUNE_CRITERION_MIN_SIZE <= sizeof(prune_criterion), "the minimum size lies inside the struct");
 _Static_assert(PRUNE_ARCHITECTURE_MIN_SIZE <= sizeof(prune_architecture),
                "the minimum size lies inside the struct");
+_Static_assert(PRUNE_HOST_SERVICES_MIN_SIZE <= sizeof(prune_host_services), "the minimum size lies inside the struct");
+// Services appended after ABI 1's first release lie after it, in the order they were appended.
+_Static_assert(offsetof(prune_host_services, builder_block_depth_key) >= PRUNE_HOST_SERVICES_MIN_SIZE,
+               "builder_block_depth_key is appended after the first release's services");
 
 /// The ABI version this copy of the header was compiled with (for diagnostics).
 uint32_t prune_plugin_header_abi_version(void) { return PRUNE_PLUGIN_ABI_VERSION; }

@@ -8,4 +8,7 @@ enum ABIMinimumSize {
     static let criterion = MemoryLayout<prune_criterion>.offset(of: \.score)! + MemoryLayout<UnsafeRawPointer>.size
     static let architecture = MemoryLayout<prune_architecture>.offset(of: \.release_model)! + MemoryLayout<UnsafeRawPointer>.size
     static let preset = MemoryLayout<prune_preset>.offset(of: \.width)! + MemoryLayout<Int32>.size
+    /// ABI 1's first services table (`PRUNE_HOST_SERVICES_MIN_SIZE`); the host's own table is larger by the services
+    /// appended since (`builder_block_depth_key`), which a plugin checks with `PRUNE_HAS_FIELD` before calling.
+    static let hostServices = MemoryLayout<prune_host_services>.offset(of: \.scoring_progress)! + MemoryLayout<UnsafeRawPointer>.size
 }

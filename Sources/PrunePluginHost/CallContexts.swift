@@ -42,6 +42,9 @@ final class ModelBuilder {
     let checkpoint: (any TensorSource)?
     let configuration: [String: Any]
     var groups: [UnitGroup] = []
+    /// For block lists whose depth the configuration holds: the configuration key, by list key
+    /// (`builder_block_depth_key`).
+    var blockDepthKeys: [String: String] = [:]
 
     init(store: ParameterStore, checkpoint: (any TensorSource)?, configuration: [String: Any]) {
         self.store = store

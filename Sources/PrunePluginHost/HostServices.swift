@@ -199,6 +199,25 @@ public enum HostServices {
                     ParameterSlice(key: key, axis: Int(axis), offset: Int(offset), width: Int(width)))
             }
         }
+        t.pointee.builder_block_depth_key = { builder, listKey, configKey in
+            Service.run {
+                let builder = try ModelBuilder.table.object(builder)
+                let list = try Service.string(listKey, "list_key")
+                let key = try Service.string(configKey, "config_key")
+                guard let group = builder.groups.first(where: { $0.moduleKey == list }), group.isBlockList else {
+                    throw ServiceFailure.invalidArgument("builder_block_depth_key: no block list \(list) was declared (declare it with builder_unit_group, kind PRUNE_UNIT_BLOCK, first)")
+                }
+                guard builder.blockDepthKeys[list] == nil else {
+                    throw ServiceFailure.invalidArgument("builder_block_depth_key: the depth of \(list) was already declared as \(builder.blockDepthKeys[list]!)")
+                }
+                guard let number = builder.configuration[key] as? NSNumber, number.doubleValue == Double(group.unitCount) else {
+                    let found = builder.configuration[key].map { "\($0)" } ?? "missing"
+                    throw ServiceFailure.invalidArgument(
+                        "builder_block_depth_key: configuration value \(key) must be the \(group.unitCount) blocks of \(list), got \(found)")
+                }
+                builder.blockDepthKeys[list] = key
+            }
+        }
 
         t.pointee.call_input = { call, name, out in
             Service.produce(out) {

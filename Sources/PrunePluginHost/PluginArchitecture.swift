@@ -164,7 +164,7 @@ public struct PluginArchitecture: PrunableArchitecture, @unchecked Sendable {
         }
         let instance = PluginModel(
             architecture: self, model: model, parameters: store, groups: groups, configuration: configurationData,
-            defaults: defaults)
+            blockDepthKeys: builder.blockDepthKeys, defaults: defaults)
         try store.finish()
         try instance.validateUnitGroups()
         return instance

@@ -13,18 +13,22 @@ public final class PluginModel: PrunableModel {
     private let model: UnsafeMutableRawPointer
     public let parameters: ParameterStore
     public let unitGroups: [UnitGroup]
-    private let configuration: Data
+    let configuration: Data
     public let defaultTrajectorySettings: TrajectorySettings
+    /// The configuration key holding each block list's depth, by list key (`builder_block_depth_key`); exports may
+    /// remove whole blocks only of these lists.
+    public let blockDepthKeys: [String: String]
 
     init(
         architecture: PluginArchitecture, model: UnsafeMutableRawPointer, parameters: ParameterStore, groups: [UnitGroup],
-        configuration: Data, defaults: TrajectorySettings
+        configuration: Data, blockDepthKeys: [String: String], defaults: TrajectorySettings
     ) {
         self.architecture = architecture
         self.model = model
         self.parameters = parameters
         unitGroups = groups
         self.configuration = configuration
+        self.blockDepthKeys = blockDepthKeys
         defaultTrajectorySettings = defaults
     }
 

@@ -6,11 +6,16 @@ import Foundation
 public enum Host {
     nonisolated(unsafe) static var table: UnsafePointer<prune_host_services>?
 
-    /// The services table.
+    /// The services table, as large as the host states (`struct_size`): services appended after the host was built
+    /// read as `nil` (the append-only rule, `PRUNE_HAS_FIELD`), and nothing past the host's table is read.
     /// - Throws: ``PluginFailure`` when the host has not initialised the plugin yet.
     static func services() throws(PluginFailure) -> prune_host_services {
         guard let table else { throw PluginFailure(status: PRUNE_ERR_INTERNAL, message: "the host has not initialised this plugin") }
-        return table.pointee
+        let size = min(Int(table.pointee.struct_size), MemoryLayout<prune_host_services>.size)
+        guard size < MemoryLayout<prune_host_services>.size else { return table.pointee }
+        var services = prune_host_services()
+        withUnsafeMutableBytes(of: &services) { $0.copyMemory(from: UnsafeRawBufferPointer(start: table, count: size)) }
+        return services
     }
 
     /// Writes `message` to the host's log.

@@ -167,3 +167,15 @@ public func withHostGradientMode(_ enabled: Bool, _ body: () throws -> Void) thr
         throw PluginFailure(status: PRUNE_ERR_INTERNAL, message: "\(failure)")
     }
 }
+
+extension HostTensor {
+    /// Block `index` of a block list under its mask `mask` `[blocks]` (from `ForwardCallView.mask(listKey)`):
+    /// `input + m·(output − input)` with `m = mask[index]` — at 0 the block is the identity, at 1 it is `output`.
+    /// `m` multiplies as the one-element slice of the mask the host handed out, so the host's criteria that watch
+    /// masked activations (`activation`) see the block's residual contribution. `nil` mask: `output`.
+    /// - Parameters: `input` and `output` of the block, the same shape.
+    public static func blockMasked(input: HostTensor, output: HostTensor, mask: HostTensor?, index: Int) throws(PluginFailure) -> HostTensor {
+        guard let mask else { return output }
+        return try input + (output - input) * mask.sliced(axis: 0, index..<(index + 1))
+    }
+}

@@ -50,11 +50,11 @@ public enum PluginExport {
     private static func initialize(host: UnsafePointer<prune_host_services>?, contents: UnsafeMutablePointer<prune_plugin_contents>?) -> prune_status {
         PluginBoundary.run {
             guard let host, let contents else { throw PluginFailure.invalidArgument("initialize: NULL host or contents") }
-            guard host.pointee.abi_version == PRUNE_PLUGIN_ABI_VERSION,
-                Int(host.pointee.struct_size) >= MemoryLayout<prune_host_services>.size
-            else {
+            // ABI 1's first services table suffices: services appended since read as nil on an older host (Host.services()).
+            let firstRelease = MemoryLayout<prune_host_services>.offset(of: \.scoring_progress)! + MemoryLayout<UnsafeRawPointer>.size
+            guard host.pointee.abi_version == PRUNE_PLUGIN_ABI_VERSION, Int(host.pointee.struct_size) >= firstRelease else {
                 throw PluginFailure.unsupported(
-                    "host ABI \(host.pointee.abi_version) with a \(host.pointee.struct_size)-byte services table; this plugin needs ABI \(PRUNE_PLUGIN_ABI_VERSION) and \(MemoryLayout<prune_host_services>.size) bytes")
+                    "host ABI \(host.pointee.abi_version) with a \(host.pointee.struct_size)-byte services table; this plugin needs ABI \(PRUNE_PLUGIN_ABI_VERSION) and at least \(firstRelease) bytes")
             }
             Host.table = host
             if criterionTables == nil {

@@ -146,6 +146,25 @@ public struct ModelBuilderView {
     }
 }
 
+extension ModelBuilderView {
+    /// Declares the list `listKey` of `blocks` whole blocks (`PRUNE_UNIT_BLOCK`): block u owns every parameter whose
+    /// key starts with `<listKey>.<u>.`, and its mask is `mask(listKey)` `[blocks]`, applied as
+    /// ``HostTensor/blockMasked(input:output:mask:index:)``. With `depthKey`, the configuration integer holding the
+    /// depth (it must equal `blocks`): exports that remove blocks write the kept count there and renumber the rest,
+    /// so ``ArchitecturePlugin/buildModel(_:)`` reloads them by reading the depth as usual. Without it, exports
+    /// refuse to remove whole blocks of this list.
+    /// - Throws: ``PluginFailure`` (`PRUNE_ERR_UNSUPPORTED` when `depthKey` is given and the host predates
+    ///   `builder_block_depth_key`).
+    public func blockList(_ listKey: String, blocks: Int, depthKey: String?) throws(PluginFailure) {
+        try unitGroup(listKey, kind: .block, units: blocks, slices: [])
+        guard let depthKey else { return }
+        guard let declare = try Host.services().builder_block_depth_key else {
+            throw PluginFailure.unsupported("the host's services table predates builder_block_depth_key: \(listKey) cannot record its depth")
+        }
+        try Host.check(declare(pointer, listKey, depthKey), "depth key \(depthKey) of \(listKey)")
+    }
+}
+
 /// One forward call's inputs and masks (valid during `forward`/`predict`).
 public struct ForwardCallView {
     let pointer: OpaquePointer

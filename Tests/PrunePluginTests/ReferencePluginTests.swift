@@ -54,7 +54,7 @@ import Testing
     @Test("a pruned DiT export reloads with its pruned widths and reproduces the masked model")
     func ditExportMatchesMaskedModel() throws {
         let (model, registry) = try Self.ditModel(seed: 5)
-        #expect(model.unitGroups.map(\.moduleKey) == ["blocks.0.attn", "blocks.0.mlp", "blocks.1.attn", "blocks.1.mlp"])
+        #expect(model.unitGroups.map(\.moduleKey) == ["blocks.0.attn", "blocks.0.mlp", "blocks.1.attn", "blocks.1.mlp", "blocks"])
         var selection = UnitSelection()
         selection.setKept([1, 3], for: "blocks.0.attn")
         selection.setKept(Array(stride(from: 0, to: 256, by: 3)), for: "blocks.0.mlp")
@@ -105,11 +105,32 @@ import Testing
         }
     }
 
-    @Test("plugin criteria score DiT units: FPGM matches its definition, gradient-flow moves masks progressively; no handle leaks")
+    /// Gradient-flow on DiT's block list alone (`--units blocks`), with this suite's settings (3 iterations, step 0.5).
+    /// Pressure alone (no gradient reaching the block masks) would close the least important block: Σ_k η·λ·k/K = 1.
+    /// Measured: with λ = 1 the loss gradient holds both blocks open (0.973, 1.001); with λ = 4 one closes (0.964, 0).
+    static func gradientFlowScoresBlocks(_ plugin: LoadedPlugin, model: any PrunableModel, samples: [CalibrationSample<AnyDenoisingTrajectory>]) throws {
+        let blocks = model.unitGroups.filter { $0.kind == .block }
+        let context = ScoringContext(groups: blocks, parameters: model.parameters.parameters, calibration: samples, seed: 1)
+        defer { try? plugin.configure(key: "pressure", value: "1") }
+        for pressure in ["1", "4"] {
+            try plugin.configure(key: "pressure", value: pressure)
+            let scores = try plugin.criteria[0].scores(in: context)
+            try scores.validate(against: blocks)
+            let values = try #require(scores["blocks"])
+            #expect(values.allSatisfy { $0 >= 0 && $0 <= 1.001 }, "\(values)")
+            if pressure == "1" {
+                #expect(values.min()! > 0.5, "the block masks' loss gradient resists the pressure: \(values)")
+            } else {
+                #expect(values.min()! < 0.01 && values.max()! > 0.9, "a strong pressure closes the least important block: \(values)")
+            }
+        }
+    }
+
+    @Test("plugin criteria score DiT units: FPGM matches its definition, gradient-flow moves masks progressively, blocks included; no handle leaks")
     func criteriaOnDiT() throws {
         let (model, _) = try Self.ditModel(seed: 2)
         let (_, leaked) = try TensorHandles.shared.tracking {
-            let groups = model.unitGroups
+            let groups = model.unitGroups.filter { $0.kind != .block }  // heads and neurons (PluginBlockTests: blocks)
             let parameters = model.parameters.parameters
 
             let fpgm = try Self.plugin("libFPGM.so").criteria[0]
@@ -140,6 +161,7 @@ import Testing
             #expect(all.max()! - all.min()! > 0.5)
             #expect(try flowPlugin.criteria[0].scores(in: context) == flow)
             #expect(all.allSatisfy { $0 >= 0 && $0 <= 1.001 })
+            try Self.gradientFlowScoresBlocks(flowPlugin, model: model, samples: samples)
             #expect(throws: CriterionError.missingCalibration(criterion: "gradient-flow")) {
                 try flowPlugin.criteria[0].scores(in: ScoringContext(groups: groups, parameters: parameters))
             }

@@ -126,7 +126,9 @@ typedef struct prune_scoring_context_opaque prune_scoring_context;
 #define PRUNE_UNIT_MODULATION_OUTPUT 2
 /** A list of whole blocks: `module_key` names the list (`blocks`), unit u is the block `<module_key>.<u>` and owns
  *  every parameter whose key starts with `<module_key>.<u>.` (the host collects them; declare no slices).
- *  Masked, block u's output is `x + m[u]·(block(x) − x)`. Appended after ABI 1's first release. */
+ *  Masked, block u's output is `x + m[u]·(block(x) − x)`; the mask is call_mask(`<module_key>`), [blocks]. Name the
+ *  configuration value holding the list's depth with builder_block_depth_key so exports may remove blocks.
+ *  Appended after ABI 1's first release. */
 #define PRUNE_UNIT_BLOCK 3
 
 /** Parameter initialisation for models built from a seed (host->builder_parameter). */
@@ -326,7 +328,21 @@ typedef struct prune_host_services {
     /** Reports progress (`total` 0 when unknown). */
     prune_status (*scoring_progress)(prune_scoring_context *context, int64_t completed, int64_t total,
                                      const char *message);
+
+    /* --- appended after ABI 1's first release (check PRUNE_HAS_FIELD(host, prune_host_services, …)) -- */
+    /**
+     * Says which integer of the configuration holds the depth of the block list `list_key` (a group of
+     * kind PRUNE_UNIT_BLOCK declared before, during this build): an export that removes whole blocks of
+     * the list writes the number of kept blocks there in its config.json (e.g. DiT's "depth"), so the
+     * loader builds that many blocks, numbered 0 … kept−1 as the export renumbers them. The value must
+     * equal the list's block count now. Without this declaration an export refuses to remove whole blocks
+     * of the list. Valid inside build_model.
+     */
+    prune_status (*builder_block_depth_key)(prune_model_builder *builder, const char *list_key, const char *config_key);
 } prune_host_services;
+/** The size of ABI 1's first services table: a plugin that calls no appended service may accept any host table
+ *  at least this large (and must check PRUNE_HAS_FIELD before calling an appended one). */
+#define PRUNE_HOST_SERVICES_MIN_SIZE (offsetof(prune_host_services, scoring_progress) + sizeof(void *))
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Criterion vtable (plugin → host)                                                                */
