@@ -245,7 +245,7 @@ struct PruneCommand: ParsableCommand {
                     ?? "random \(randomPrompts ?? 0)",
                 "prunekit.preset": preset ?? "none", "prunekit.seed": String(seed), "prunekit.steps": steps.map(String.init) ?? "default",
                 "prunekit.epochs": String(epochs), "prunekit.learning_rate": learningRate.map { String($0) } ?? "default",
-                "prunekit.penalty_weight": penaltyWeight.map { String($0) } ?? "default",
+                "prunekit.penalty_weight": penaltyWeight.map { String($0) } ?? "default", "prunekit.units": units.description,
             ])
     }
 
