@@ -69,7 +69,7 @@ enum ObjectiveMemoryBenchmark {
             pooledPromptEmbeds: Tensor.randomNormal([1, configuration.pooledProjectionDimension], seed: 3),
             latentHeight: latentSide, latentWidth: latentSide)
         let noise = Tensor.randomNormal([1, (latentSide / 2) * (latentSide / 2), configuration.inChannels], seed: 4)
-        let masks = MaskSet(groups: loaded.model.unitGroups, parametrization: .hardConcrete(.flux))
+        let masks = MaskSet(groups: loaded.model.unitGroups.filter { !$0.isBlockList }, parametrization: .hardConcrete(.flux))
         var objective = EcoDiffObjective.flux
         objective.mode = mode == "fullTape" ? .fullTape : .checkpointed
         let start = Date()

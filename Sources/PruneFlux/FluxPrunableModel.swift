@@ -78,6 +78,11 @@ public final class FluxPrunableModel: PrunableModel {
         try transformer.configurationJSON(sourceDirectory: sourceDirectory.map(FluxModelLoader.resolvedModelDirectory))
     }
 
+    public func prunedConfigurationJSON(sourceDirectory: String?, selection: UnitSelection) throws -> Data {
+        try transformer.prunedConfigurationJSON(
+            sourceDirectory: sourceDirectory.map(FluxModelLoader.resolvedModelDirectory), selection: selection)
+    }
+
     @discardableResult
     public func exportPruned(
         selection: UnitSelection, to directory: String, provenance: PruningProvenance = PruningProvenance(),

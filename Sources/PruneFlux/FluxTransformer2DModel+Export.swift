@@ -9,7 +9,8 @@ extension FluxTransformer2DModel {
     /// `prunekit forward/sample/params`) reloads with the pruned widths; see ``PrunedExport`` for the files.
     ///
     /// A module whose units are all removed keeps zero-width projections, so it contributes its output
-    /// bias, exactly as the masked model does (not an identity).
+    /// bias, exactly as the masked model does (not an identity). Removed whole blocks are gone, the kept ones
+    /// renumbered, and `config.json` says the new `num_layers` / `num_single_layers`.
     ///
     /// - Parameters:
     ///   - parameters: the store this model was built from.
@@ -31,7 +32,8 @@ extension FluxTransformer2DModel {
         provenance.sourceDirectory = provenance.sourceDirectory.map(FluxModelLoader.resolvedModelDirectory)
         return try PrunedExport.write(
             parameters: parameters.parameters, groups: unitGroups, selection: selection,
-            architecture: FluxConfiguration.className, configuration: try configurationJSON(sourceDirectory: provenance.sourceDirectory),
+            architecture: FluxConfiguration.className,
+            configuration: try prunedConfigurationJSON(sourceDirectory: provenance.sourceDirectory, selection: selection),
             provenance: provenance, to: directory, replacing: replacing, dtype: dtype)
     }
 

@@ -51,7 +51,7 @@ extension FluxTransformer2DModel.Shapes {
                 slices: Self.rows(checkpointKey(prefix, block.mlp.name), width: 1)
                     + [ParameterSlice(key: output, axis: 1, offset: attention.innerDimension, width: 1)]))
         }
-        return groups
+        return groups.insertingBlockLists(blockListGroups)
     }
 
     /// Rows of `<linear>.weight` and `<linear>.bias`, `width` per unit.

@@ -106,7 +106,9 @@ public struct FluxTransformer2DModel {
     ///   - guidance: `[B]` embedded guidance scale (multiplied by 1000 inside); required exactly when
     ///     `guidance_embeds` is true.
     ///   - masks: unit masks by module key (`transformer_blocks.N.attn` / `.ff` / `.ff_context`,
-    ///     `single_transformer_blocks.N.attn` / `.mlp`), applied inline.
+    ///     `single_transformer_blocks.N.attn` / `.mlp`), applied inline; the block masks `transformer_blocks` and
+    ///     `single_transformer_blocks` (`[blocks]`) scale each block's residual contribution (both streams of a
+    ///     double block by the same value).
     /// - Returns: `[B, N, out_channels]`.
     public func callAsFunction(
         hiddenStates: Tensor, encoderHiddenStates: Tensor, pooledProjections: Tensor, timestep: Tensor, imageIDs: Tensor,
@@ -129,12 +131,16 @@ public struct FluxTransformer2DModel {
         var context = contextEmbedder(encoderHiddenStates)
         let rotary = positionEmbedding(concatenate([textIDs.detached(), imageIDs.detached()], axis: 0))
 
-        for block in doubleBlocks {
-            (image, context) = block(image: image, context: context, embedding: embedding, rotary: rotary, masks: masks)
+        for (index, block) in doubleBlocks.enumerated() {
+            let (newImage, newContext) = block(image: image, context: context, embedding: embedding, rotary: rotary, masks: masks)
+            image = masks.block("transformer_blocks", index: index, input: image, output: newImage)
+            context = masks.block("transformer_blocks", index: index, input: context, output: newContext)
         }
         var hidden = concatenate([context, image], axis: 1)
-        for block in singleBlocks {
-            hidden = block(hidden, embedding: embedding, rotary: rotary, masks: masks)
+        for (index, block) in singleBlocks.enumerated() {
+            hidden = masks.block(
+                "single_transformer_blocks", index: index, input: hidden,
+                output: block(hidden, embedding: embedding, rotary: rotary, masks: masks))
         }
         image = hidden.sliced(axis: 1, textLength..<(textLength + imageLength))
         return projectOut(normOut(image, embedding: embedding))

@@ -109,6 +109,21 @@ public final class SDXLPrunableModel: PrunableModel {
     public func configurationJSON(sourceDirectory: String?) throws -> Data {
         try unet.configurationJSON(sourceDirectory: sourceDirectory)
     }
+
+    public func prunedConfigurationJSON(sourceDirectory: String?, selection: UnitSelection) throws -> Data {
+        try unet.prunedConfigurationJSON(sourceDirectory: sourceDirectory, selection: selection)
+    }
+
+    /// The U-Net's export (``UNet2DConditionModel/exportPruned(parameters:selection:to:provenance:replacing:dtype:)``),
+    /// identity padding blocks included.
+    @discardableResult
+    public func exportPruned(
+        selection: UnitSelection, to directory: String, provenance: PruningProvenance = PruningProvenance(),
+        replacing: Bool = false, dtype: DType = .float32
+    ) throws -> ExportManifest {
+        try unet.exportPruned(
+            parameters: parameters, selection: selection, to: directory, provenance: provenance, replacing: replacing, dtype: dtype)
+    }
 }
 
 /// The SDXL family: `UNet2DConditionModel` directories and the SDXL presets (base, Turbo, Lightning,

@@ -12,7 +12,10 @@ extension UNet2DConditionModel {
     /// the pruned head counts and FFN widths; see ``PrunedExport`` for the files.
     ///
     /// A module whose units are all removed keeps zero-width projections, so it contributes its output
-    /// bias, exactly as the masked model does (not an identity).
+    /// bias, exactly as the masked model does (not an identity). Removed whole blocks are gone, the kept ones
+    /// renumbered, and `config.json` gives every attention's depth in diffusers' per-layer form (see
+    /// ``prunedConfigurationJSON(sourceDirectory:selection:)``, which also explains the identity blocks padding the
+    /// mid block or the last down block where diffusers ties their depths).
     ///
     /// - Parameters:
     ///   - parameters: the store this model was built from.
@@ -29,10 +32,12 @@ extension UNet2DConditionModel {
         parameters: ParameterStore, selection: UnitSelection, to directory: String,
         provenance: PruningProvenance = PruningProvenance(), replacing: Bool = false, dtype: DType = .float32
     ) throws(ExportError) -> ExportManifest {
-        try PrunedExport.write(
+        let padding = try identityPadding(for: selection)
+        return try PrunedExport.write(
             parameters: parameters.parameters, groups: unitGroups, selection: selection, architecture: Self.className,
-            configuration: try configurationJSON(sourceDirectory: provenance.sourceDirectory), provenance: provenance,
-            to: directory, replacing: replacing, dtype: dtype)
+            configuration: try prunedConfigurationJSON(sourceDirectory: provenance.sourceDirectory, selection: selection),
+            provenance: provenance, to: directory, replacing: replacing, dtype: dtype,
+            adding: identityPaddingTensors(padding, selection: selection, parameters: parameters.parameters))
     }
 
     /// The `config.json` to export: the source directory's own file when there is one, else this model's

@@ -22,7 +22,7 @@ extension UNet2DConditionModel {
     public var unitGroups: [UnitGroup] {
         transformerBlocks.flatMap { block in
             [Self.headGroup(block.selfAttention), Self.headGroup(block.crossAttention), Self.neuronGroup(block.feedForward)]
-        }
+        }.insertingBlockLists(blockListGroups)
     }
 
     static func headGroup(_ attention: Attention) -> UnitGroup {

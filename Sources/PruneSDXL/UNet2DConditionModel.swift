@@ -76,16 +76,17 @@ public struct UNet2DConditionModel {
         try configuration.validate()
         self.configuration = configuration
         let levels = try configuration.resolvedLevels()
+        let depths = try configuration.resolvedTransformerDepths()
         let groups = configuration.normNumGroups
         let epsilon = configuration.normEps
         let embeddingWidth = configuration.timeEmbeddingDimension
         let firstChannels = configuration.blockOutChannels[0]
 
-        func transformer(_ scope: WeightScope, channels: Int, level: Level) -> Transformer2DModel {
+        func transformer(_ scope: WeightScope, channels: Int, level: Level, depth: Int) -> Transformer2DModel {
             Transformer2DModel(
                 scope, channels: channels, headDimension: channels / level.heads, heads: level.heads,
                 crossAttentionDimension: level.crossAttentionDimension, groups: groups,
-                useLinearProjection: configuration.useLinearProjection, depth: level.transformerDepth, widths: widths)
+                useLinearProjection: configuration.useLinearProjection, depth: depth, widths: widths)
         }
         typealias Level = UNetConfiguration.Level
 
@@ -112,7 +113,8 @@ public struct UNet2DConditionModel {
                     scope.scoped("resnets").scoped(layer), inChannels: layer == 0 ? channels : level.outChannels,
                     outChannels: level.outChannels, timeEmbeddingChannels: embeddingWidth, groups: groups, epsilon: epsilon))
                 if hasAttention {
-                    attentions.append(transformer(scope.scoped("attentions").scoped(layer), channels: level.outChannels, level: level))
+                    attentions.append(transformer(
+                        scope.scoped("attentions").scoped(layer), channels: level.outChannels, level: level, depth: depths.down[index][layer]))
                 }
             }
             let isFinal = index == levels.count - 1
@@ -133,7 +135,7 @@ public struct UNet2DConditionModel {
                     timeEmbeddingChannels: embeddingWidth, groups: groups, epsilon: epsilon,
                     outputScaleFactor: configuration.midBlockScaleFactor)
             }
-            midBlock = UNetMidBlock(resnets: resnets, attentions: [transformer(scope.scoped("attentions").scoped(0), channels: width, level: last)])
+            midBlock = UNetMidBlock(resnets: resnets, attentions: [transformer(scope.scoped("attentions").scoped(0), channels: width, level: last, depth: depths.mid)])
         } else {
             midBlock = nil
         }
@@ -156,7 +158,8 @@ public struct UNet2DConditionModel {
                     scope.scoped("resnets").scoped(layer), inChannels: inputChannels + skipChannels,
                     outChannels: level.outChannels, timeEmbeddingChannels: embeddingWidth, groups: groups, epsilon: epsilon))
                 if hasAttention {
-                    attentions.append(transformer(scope.scoped("attentions").scoped(layer), channels: level.outChannels, level: level))
+                    attentions.append(transformer(
+                        scope.scoped("attentions").scoped(layer), channels: level.outChannels, level: level, depth: depths.up[index][layer]))
                 }
             }
             let isFinal = index == reversed.count - 1

@@ -39,7 +39,12 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     public var normNumGroups: Int = 32
     public var normEps: Float = 1e-5
     public var crossAttentionDim: IntOrList = .single(1280)
-    public var transformerLayersPerBlock: IntOrList = .single(1)
+    /// `transformer_layers_per_block`: per block, or per attention of each down block (see
+    /// ``resolvedTransformerDepths()``).
+    public var transformerLayersPerBlock: TransformerLayerCounts = .single(1)
+    /// `reverse_transformer_layers_per_block`: the up blocks' depths, one entry per up block in up-block order (an
+    /// int or one depth per attention); required by diffusers when `transformer_layers_per_block` has per-layer lists.
+    public var reverseTransformerLayersPerBlock: [IntOrList]?
     public var attentionHeadDim: IntOrList = .single(8)
     public var numAttentionHeads: IntOrList?
     public var dualCrossAttention: Bool = false
@@ -70,6 +75,7 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         case midBlockScaleFactor = "mid_block_scale_factor", actFn = "act_fn", normNumGroups = "norm_num_groups"
         case normEps = "norm_eps", crossAttentionDim = "cross_attention_dim"
         case transformerLayersPerBlock = "transformer_layers_per_block", attentionHeadDim = "attention_head_dim"
+        case reverseTransformerLayersPerBlock = "reverse_transformer_layers_per_block"
         case numAttentionHeads = "num_attention_heads", dualCrossAttention = "dual_cross_attention"
         case useLinearProjection = "use_linear_projection", classEmbedType = "class_embed_type"
         case additionEmbedType = "addition_embed_type", additionTimeEmbedDim = "addition_time_embed_dim"
@@ -110,6 +116,7 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         normEps = try value(.normEps, defaults.normEps)
         crossAttentionDim = try value(.crossAttentionDim, defaults.crossAttentionDim)
         transformerLayersPerBlock = try value(.transformerLayersPerBlock, defaults.transformerLayersPerBlock)
+        reverseTransformerLayersPerBlock = try c.decodeIfPresent([IntOrList].self, forKey: .reverseTransformerLayersPerBlock)
         attentionHeadDim = try value(.attentionHeadDim, defaults.attentionHeadDim)
         numAttentionHeads = try c.decodeIfPresent(IntOrList.self, forKey: .numAttentionHeads)
         dualCrossAttention = try value(.dualCrossAttention, defaults.dualCrossAttention)
@@ -188,6 +195,8 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     public struct Level: Sendable, Equatable {
         public var outChannels: Int
         public var layers: Int
+        /// Blocks of the level's first down attention (the level's depth unless per-layer lists give each attention
+        /// its own; see ``UNetConfiguration/resolvedTransformerDepths()``).
         public var transformerDepth: Int
         /// Heads per attention (diffusers: `num_attention_heads or attention_head_dim` — the legacy name).
         public var heads: Int
@@ -198,14 +207,14 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     public func resolvedLevels() throws(UNetConfigurationError) -> [Level] {
         let count = blockOutChannels.count
         let layers = try layersPerBlock.expanded(to: count, key: "layers_per_block")
-        let depths = try transformerLayersPerBlock.expanded(to: count, key: "transformer_layers_per_block")
+        let depths = try resolvedTransformerDepths().down.map { $0.first ?? 0 }
         // diffusers: `num_attention_heads = num_attention_heads or attention_head_dim`.
         let heads = try (numAttentionHeads ?? attentionHeadDim).expanded(
             to: count, key: numAttentionHeads == nil ? "attention_head_dim" : "num_attention_heads")
         let crossDimensions = try crossAttentionDim.expanded(to: count, key: "cross_attention_dim")
         guard normNumGroups > 0 else { throw .invalid(key: "norm_num_groups", reason: "= \(normNumGroups), must be positive") }
         for (key, values) in [
-            ("block_out_channels", blockOutChannels), ("layers_per_block", layers), ("transformer_layers_per_block", depths),
+            ("block_out_channels", blockOutChannels), ("layers_per_block", layers),
             ("cross_attention_dim", crossDimensions),
         ] {
             if let bad = values.first(where: { $0 < (key == "block_out_channels" || key == "cross_attention_dim" ? 1 : 0) }) {
@@ -234,6 +243,62 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
             }
             return level
         }
+    }
+
+    /// The number of `BasicTransformerBlock`s of every `Transformer2DModel`, as diffusers builds them.
+    public struct TransformerDepths: Sendable, Equatable {
+        /// Per down block, per attention (`down_blocks.i.attentions.j`); `layers_per_block[i]` entries (unused for
+        /// blocks without attention).
+        public var down: [[Int]]
+        /// `mid_block.attentions.0`.
+        public var mid: Int
+        /// Per up block (up-block order), per attention; `layers_per_block` reversed + 1 entries.
+        public var up: [[Int]]
+    }
+
+    /// The depth of every `Transformer2DModel`, with diffusers' rules: `transformer_layers_per_block` gives the down
+    /// blocks (per block or per attention); the mid block takes its last entry (the first depth of a per-layer
+    /// list); the up blocks take `reverse_transformer_layers_per_block` when given, else the down entries reversed —
+    /// which diffusers refuses when some entry is a per-layer list.
+    /// - Throws: ``UNetConfigurationError`` for a missing reverse list, wrong counts or negative depths.
+    public func resolvedTransformerDepths() throws(UNetConfigurationError) -> TransformerDepths {
+        let count = blockOutChannels.count
+        let key = "transformer_layers_per_block"
+        let reverseKey = "reverse_transformer_layers_per_block"
+        let layers = try layersPerBlock.expanded(to: count, key: "layers_per_block")
+        let entries = try transformerLayersPerBlock.perBlock(count: count, key: key)
+        var down: [[Int]] = []
+        for (entry, layerCount) in zip(entries, layers) { down.append(try entry.depths(layers: max(layerCount, 1), key: key)) }
+        let mid: Int
+        switch entries.last {
+        case .single(let value)?: mid = value
+        case .list(let values)?:
+            guard let first = values.first else { throw .invalid(key: key, reason: "has an empty per-layer list for the mid block") }
+            mid = first
+        case nil: mid = 0
+        }
+        let upEntries: [IntOrList]
+        if let reverse = reverseTransformerLayersPerBlock {
+            guard reverse.count == count else {
+                throw .invalid(key: reverseKey, reason: "has \(reverse.count) entries, expected one per up block (\(count))")
+            }
+            upEntries = reverse
+        } else {
+            guard !transformerLayersPerBlock.hasPerLayerLists else {
+                throw .invalid(key: reverseKey, reason: "is required when \(key) lists depths per attention (diffusers refuses the config without it)")
+            }
+            upEntries = entries.reversed()
+        }
+        var up: [[Int]] = []
+        for (entry, layerCount) in zip(upEntries, layers.reversed()) {
+            up.append(try entry.depths(layers: layerCount + 1, key: reverseTransformerLayersPerBlock == nil ? key : reverseKey))
+        }
+        for (name, values) in [(key, down.flatMap { $0 } + [mid]), (reverseKey, up.flatMap { $0 })] {
+            if let bad = values.first(where: { $0 < 0 }) {
+                throw .invalid(key: name, reason: "has the depth \(bad); depths must not be negative")
+            }
+        }
+        return TransformerDepths(down: down, mid: mid, up: up)
     }
 
     /// Width of the time embedding (`time_embedding_dim` or 4 × the first level's channels).

@@ -22,13 +22,18 @@ import Testing
     @Test("The model lists exactly the fixture's maskable modules, in order and with their unit counts", arguments: FluxFixture.all)
     func maskableModulesMatchFixture(fixture: FluxFixture) throws {
         let loaded = try fixture.loadModel()
-        let listed = loaded.model.unitGroups.map { "\($0.moduleKey) \($0.unitCount) \($0.kind.rawValue)" }
+        let listed = loaded.model.unitGroups.filter { !$0.isBlockList }.map { "\($0.moduleKey) \($0.unitCount) \($0.kind.rawValue)" }
         // The fixture names FLUX's module kinds; heads are `flux_double_attn` / `flux_single_attn`.
         let recorded = try fixture.maskModules().map { "\($0.key) \($0.units) \($0.kind.hasSuffix("_attn") ? "head" : "neuron")" }
         #expect(listed == recorded)
+        // The two block lists, one unit per block, come before their blocks' heads and neurons.
+        let configuration = loaded.configuration
+        #expect(loaded.model.unitGroups.filter(\.isBlockList).map { "\($0.moduleKey) \($0.unitCount)" } == [
+            "transformer_blocks \(configuration.doubleBlockCount)", "single_transformer_blocks \(configuration.singleBlockCount)",
+        ])
     }
 
-    @Test("All-ones masks reproduce the unmasked output exactly")
+    @Test("All-ones masks, block masks included, reproduce the unmasked output exactly")
     func onesMasksAreIdentity() throws {
         let fixture = FluxFixture.all[1]
         let loaded = try fixture.loadModel()

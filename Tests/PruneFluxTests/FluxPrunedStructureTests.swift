@@ -67,7 +67,7 @@ import Testing
         let fixture = FluxFixture.all[1]
         let full = try fixture.loadModel()
         let configuration = full.configuration
-        let masks = Self.binaryMasks(full.model.unitGroups)
+        let masks = Self.binaryMasks(full.model.unitGroups.filter { !$0.isBlockList })
         let tensors = Self.sliced(
             try FluxBlackForestLabsTests.diffusersTensors(fixture), masks: masks, configuration: configuration,
             headDimension: configuration.headDimension, inner: configuration.innerDimension)
@@ -76,7 +76,9 @@ import Testing
             configuration: configuration, source: DictionaryTensorSource(tensors), sourceName: "sliced", widths: .inferredFromWeights)
         #expect(pruned.widths["single_transformer_blocks.1.attn"] == 0)
         #expect(pruned.widths["transformer_blocks.0.attn"] == 2)
-        #expect(pruned.model.unitGroups.map(\.unitCount) == full.model.unitGroups.map { Self.kept(masks[$0.moduleKey]!).count })
+        #expect(pruned.model.unitGroups.filter { !$0.isBlockList }.map(\.unitCount) == full.model.unitGroups.filter { !$0.isBlockList }.map {
+            Self.kept(masks[$0.moduleKey]!).count
+        })
         #expect(pruned.parameters.parameterCount == FluxTransformer2DModel.layout(configuration: configuration, widths: pruned.widths).parameterCount)
         #expect(pruned.parameters.parameterCount < full.parameters.parameterCount)
 
@@ -93,8 +95,9 @@ import Testing
             jointAttentionDimension: 6, pooledProjectionDimension: 5, ropeAxesDimensions: [2, 2])
         let full = FluxModelLoader.random(configuration: configuration, seed: 3)
         var masks = UnitMasks()
-        for group in full.model.unitGroups { masks[group.moduleKey] = Tensor.zeros([group.unitCount]) }
-        let empty = UnitWidths(Dictionary(uniqueKeysWithValues: full.model.unitGroups.map { ($0.moduleKey, 0) }))
+        let groups = full.model.unitGroups.filter { !$0.isBlockList }
+        for group in groups { masks[group.moduleKey] = Tensor.zeros([group.unitCount]) }
+        let empty = UnitWidths(Dictionary(uniqueKeysWithValues: groups.map { ($0.moduleKey, 0) }))
         let zeroSized = Self.sliced(
             full.parameters.parameters,
             masks: masks, configuration: configuration, headDimension: 4, inner: 8)

@@ -20,7 +20,10 @@ import Testing
     static func weights(_ directory: String) -> String { directory + "/diffusion_pytorch_model.safetensors" }
 
     /// The unit groups of a model directory, as `prune` sees them.
-    static func groups(_ model: String) throws -> [UnitGroup] { try Architectures.loadModel(directory: model).unitGroups }
+    /// The heads and neurons of `model` (`prune`'s default `--units`).
+    static func groups(_ model: String) throws -> [UnitGroup] {
+        try Architectures.loadModel(directory: model).unitGroups(of: [.attentionHead, .feedForwardNeuron])
+    }
 
     /// Seeded random scores for every module of `groups`.
     static func randomScores(_ groups: [UnitGroup], seed: UInt64) -> UnitScores {
@@ -81,7 +84,8 @@ import Testing
         let layout = try ParamsCommand.parse(["--preset", "sdxl-tiny"]).layout()
         var generator = SeededGenerator(seed: 9)
         var selection = UnitSelection()
-        for group in layout.groups where generator.nextUniform() < 0.7 {  // some modules left out: kept whole
+        let headsAndNeurons = layout.groups.filter { !$0.isBlockList }
+        for group in headsAndNeurons where generator.nextUniform() < 0.7 {  // some modules left out: kept whole
             selection.setKept((0..<group.unitCount).filter { _ in generator.nextUniform() < 0.6 }, for: group.moduleKey)
         }
         var binary = selection.binaryMasks(for: layout.groups)
@@ -95,7 +99,7 @@ import Testing
         #expect(counts.removedParameters == manifest.removedParameterCount)
         #expect(counts.units["head"]?.kept == manifest.units["head"]?.kept)
         #expect(counts.units["neuron"]?.kept == manifest.units["neuron"]?.kept)
-        #expect(manifest.selection == UnitSelection(kept: Dictionary(uniqueKeysWithValues: layout.groups.map { ($0.moduleKey, selection.keptUnits(of: $0)) })))
+        #expect(manifest.selection == UnitSelection(kept: Dictionary(uniqueKeysWithValues: headsAndNeurons.map { ($0.moduleKey, selection.keptUnits(of: $0)) })))
         let lines = ParamsCommand.lines(counts)
         #expect(lines[0].hasPrefix("parameters   \(manifest.parameterCount) of \(manifest.source.parameterCount) (\(manifest.removedParameterCount) removed, "))
         #expect(lines[1].hasPrefix("heads        \(counts.heads) of \(counts.original.heads) ("))
@@ -162,9 +166,13 @@ import Testing
         #expect(outcome.status == 0, "\(outcome.standardError.suffix(400))")
         let written = try JSONDecoder().decode(PruningReport.self, from: Data(contentsOf: URL(fileURLWithPath: report + "/report.json")))
         #expect(written.criterion == "masks" && written.calibrationPrompts == 0)
-        #expect(written.modules.map(\.kept) == groups.map { $0.unitCount * 3 / 4 })
+        // The block lists (a masks file may name any unit) are rows too; this file names none, so they are kept whole
+        // and not eligible, and the share is of the heads' and neurons' parameters.
+        let rows = written.modules.filter { $0.kind != .block }
+        #expect(rows.map(\.kept) == groups.map { $0.unitCount * 3 / 4 })
+        #expect(written.modules.filter { $0.kind == .block }.allSatisfy { !$0.eligible && $0.kept == $0.units })
         let removed = Double(written.modules.reduce(0) { $0 + $1.parametersRemoved })
-        let maskable = Double(written.modules.reduce(0) { $0 + $1.units * $1.parametersPerUnit })
+        let maskable = Double(rows.reduce(0) { $0 + $1.units * $1.parametersPerUnit })
         #expect(abs(written.target - removed / maskable) < 1e-12)
         #expect(try Self.manifest(out).selection == selection)
     }
@@ -219,7 +227,8 @@ import Testing
         try SafetensorsWriter.write(["mask." + key: Tensor.ones([groups[0].unitCount + 1])], to: file)
         refusal(["--masks", file], "mask.\(key) has shape [\(groups[0].unitCount + 1)], expected [\(groups[0].unitCount)]")
         try SafetensorsWriter.write(["mask." + key + "x": Tensor.ones([groups[0].unitCount])], to: file)
-        refusal(["--masks", file], "mask.\(key)x names no maskable module of the model (it has \(groups.count)); closest: mask.\(key)")
+        let maskable = try Architectures.loadModel(directory: model).unitGroups.count  // a masks file may name any unit, blocks too
+        refusal(["--masks", file], "mask.\(key)x names no maskable module of the model (it has \(maskable)); closest: mask.\(key)")
         refusal(["--masks", Fixtures.path("sdxl-small/masks.safetensors")], "masks must be 0 (remove) or 1 (keep)")
         try SafetensorsWriter.write(["score." + key: Tensor([Float.nan] + [Float](repeating: 0, count: groups[0].unitCount - 1), shape: [groups[0].unitCount])], to: file)
         refusal(["--scores", file], "score.\(key) unit 0 is NaN")

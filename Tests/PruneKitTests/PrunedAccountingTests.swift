@@ -23,7 +23,7 @@ import Testing
     func equalsSurgery(fixture: String) throws {
         let model = try fixture.hasPrefix("sdxl")
             ? SDXLArchitecture().load(directory: Fixtures.path(fixture)) : FluxArchitecture().load(directory: Fixtures.path(fixture))
-        let groups = model.unitGroups
+        let groups = model.unitGroups(of: [.attentionHead, .feedForwardNeuron])  // blocks: BlockUnitTests, FluxBlockUnitTests, SDXLBlockUnitTests
         let selection = Self.selection(for: groups, seed: 5)
         let counts = try PrunedAccounting(layout: model.layout, selection: selection)
         let pruned = try ParameterSurgery.prune(model.parameters.parameters, groups: groups, selection: selection)

@@ -22,8 +22,9 @@ import Testing
 
     /// The unit groups of a fixture's model, loaded from its directory.
     static func unitGroups(_ fixture: String) throws -> [UnitGroup] {
-        if fixture.hasPrefix("sdxl") { return try UNet2DConditionModel.load(directory: Fixtures.path(fixture)).model.unitGroups }
-        return try FluxModelLoader.load(directory: Fixtures.path(fixture), widths: .inferredFromWeights).model.unitGroups
+        // Heads and neurons, the modules the fixture masks files list (the block lists are BlockUnitTests' and the adapters').
+        if fixture.hasPrefix("sdxl") { return try UNet2DConditionModel.load(directory: Fixtures.path(fixture)).model.unitGroups.filter { !$0.isBlockList } }
+        return try FluxModelLoader.load(directory: Fixtures.path(fixture), widths: .inferredFromWeights).model.unitGroups.filter { !$0.isBlockList }
     }
 
     /// The fixture's modules in execution order. The fixture lists them in PyTorch registration order,
@@ -48,8 +49,11 @@ import Testing
     @Test("SDXL base has 2600 heads and 332800 GEGLU neurons with EcoDiff's per-unit costs")
     func sdxlBaseCounts() throws {
         let layout = try UNet2DConditionModel.layout(of: .sdxlBase)
-        let (groups, shapes) = (layout.groups, layout.shapes)
+        let (all, shapes) = (layout.groups, layout.shapes)
+        let groups = all.filter { !$0.isBlockList }
         #expect(groups.count == 210)
+        // 11 Transformer2DModels (2 + 2 down, mid, 3 + 3 up) holding 70 blocks.
+        #expect(all.filter(\.isBlockList).map(\.unitCount) == [2, 2, 10, 10, 10, 10, 10, 10, 2, 2, 2])
         #expect(groups.filter { $0.kind == .attentionHead }.reduce(0) { $0 + $1.unitCount } == 2600)
         #expect(groups.filter { $0.kind == .feedForwardNeuron }.reduce(0) { $0 + $1.unitCount } == 332_800)
         let cost = { (key: String) in groups.first { $0.moduleKey == key }!.parametersPerUnit { shapes[$0] } }
@@ -65,7 +69,9 @@ import Testing
     @Test("FLUX.1-dev has 1368 heads and 933888 FFN neurons with EcoDiff's per-unit costs")
     func fluxDevCounts() throws {
         let layout = FluxTransformer2DModel.layout(configuration: .fluxDev)
-        let (groups, byKey) = (layout.groups, layout.shapes)
+        let (all, byKey) = (layout.groups, layout.shapes)
+        let groups = all.filter { !$0.isBlockList }
+        #expect(all.filter(\.isBlockList).map(\.unitCount) == [19, 38])
         let blocks = (0..<19).flatMap { ["transformer_blocks.\($0).attn", "transformer_blocks.\($0).ff", "transformer_blocks.\($0).ff_context"] }
             + (0..<38).flatMap { ["single_transformer_blocks.\($0).attn", "single_transformer_blocks.\($0).mlp"] }
         #expect(groups.map(\.moduleKey) == blocks)

@@ -15,7 +15,7 @@ import Testing
 
     /// The unit groups of the SDXL tiny fixture (36 modules: attn1/attn2 with 4 heads, ff with 16 neurons).
     static func sdxlGroups() throws -> [UnitGroup] {
-        try SDXLArchitecture().load(directory: Fixtures.path("sdxl-tiny")).unitGroups
+        try SDXLArchitecture().load(directory: Fixtures.path("sdxl-tiny")).unitGroups(of: [.attentionHead, .feedForwardNeuron])
     }
 
     /// The error `body` throws, as a `UnitFileError`.

@@ -24,7 +24,8 @@ final class PrunedFixture {
         self.name = name
         self.architecture = architecture
         original = try architecture.load(directory: Fixtures.path(name))
-        let groups = original.unitGroups
+        // Heads and neurons: LoRA adaptation reads exports whose depth is the original one.
+        let groups = original.unitGroups(of: [.attentionHead, .feedForwardNeuron])
         let scores = try MagnitudeCriterion().scores(in: ScoringContext(groups: groups, parameters: original.parameters.parameters))
         var selection = try PruningPlan(target: .parameters(target)).select(
             scores: scores, groups: groups, shapes: original.parameters.parameters.mapValues(\.shape)

@@ -1,5 +1,7 @@
 """Every export the tests make with the real CLI, by name; each is made once per session (see conftest.py)."""
 
+import os
+
 from conftest import fixture
 
 MAGNITUDE = ("--criterion", "magnitude", "--target", "0.3")
@@ -63,3 +65,41 @@ def whole_modules(name):
 def source_of(name):
     """The fixture folder export ``name`` was cut from (through any earlier export)."""
     return EXPORTS[name][0] if name in EXPORTS else source_of(REPRUNED[name][0])
+
+
+#: Exports that remove whole blocks, made with ``prunekit prune --masks FILE``: name → (source fixture, masks by
+#: module key, one 0/1 per unit; modules not named keep every unit). Without heads/neurons masked the export is
+#: plain diffusers (``from_pretrained``); the joint ones need ``prunekit.load_pruned``.
+SDXL_BLOCKS = {
+    # A Transformer2DModel with no block left, a partly kept one, and the mid block (tied by diffusers to
+    # down_blocks.2.attentions.0, which keeps 2) keeping 1 of 2: PruneKit pads it with one identity block.
+    "down_blocks.1.attentions.0.transformer_blocks": [0],
+    "mid_block.attentions.0.transformer_blocks": [1, 0],
+    "up_blocks.0.attentions.1.transformer_blocks": [0, 1],
+    "up_blocks.0.attentions.2.transformer_blocks": [0, 0],
+    "up_blocks.1.attentions.0.transformer_blocks": [0],
+}
+FLUX_BLOCKS = {"transformer_blocks": [0, 1], "single_transformer_blocks": [1, 0]}
+BLOCK_EXPORTS = {
+    "sdxl-small-blocks": ("sdxl-small", SDXL_BLOCKS),
+    "flux-small-blocks": ("flux-small", FLUX_BLOCKS),
+    # Jointly with heads and neurons of kept blocks (original keys; the export renumbers them).
+    "sdxl-small-blocks-joint": ("sdxl-small", dict(SDXL_BLOCKS, **{
+        "down_blocks.2.attentions.0.transformer_blocks.1.attn1": [1, 0, 1],
+        "up_blocks.0.attentions.1.transformer_blocks.1.ff": [1, 0] * 48})),
+    "flux-small-blocks-joint": ("flux-small", dict(FLUX_BLOCKS, **{
+        "transformer_blocks.1.attn": [1, 0, 1, 1],
+        "single_transformer_blocks.0.mlp": [1, 1, 0, 1] * 64})),
+}
+
+
+def make_block_export(cli, name):
+    """Block export ``name``: its masks written next to the session's exports, then ``prune --masks``."""
+    import torch
+    from safetensors.torch import save_file
+
+    source, masks = BLOCK_EXPORTS[name]
+    path = os.path.join(cli.root, f"{name}-masks.safetensors")
+    if not os.path.exists(path):
+        save_file({f"mask.{key}": torch.tensor(values, dtype=torch.float32) for key, values in masks.items()}, path)
+    return cli.export(name, fixture(source), "--masks", path)

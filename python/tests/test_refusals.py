@@ -32,17 +32,17 @@ def flux_export(prunekit_cli, copy_export):
 
 def test_newer_format_version_is_refused(sdxl_export):
     # A newer version whose body also changed shape still gets the version error, not a field error.
-    path = edit_manifest(sdxl_export, lambda d: d.update(format_version=2, modules={"moved": True}))
+    path = edit_manifest(sdxl_export, lambda d: d.update(format_version=3, modules={"moved": True}))
     with pytest.raises(prunekit.UnsupportedFormatVersionError) as raised:
         prunekit.load_pruned(sdxl_export)
-    assert raised.value.found == 2 and raised.value.supported == prunekit.FORMAT_VERSION == 1
-    assert str(raised.value).startswith(f"{path} is not a valid prunekit.json: format_version 2 is newer than 1")
+    assert raised.value.found == 3 and raised.value.supported == prunekit.FORMAT_VERSION == 2
+    assert str(raised.value).startswith(f"{path} is not a valid prunekit.json: format_version 3 is newer than 2")
 
 
 def test_newer_format_version_at_the_top_of_a_pipeline_is_refused(prunekit_cli, copy_export):
     export = copy_export(make_export(prunekit_cli, "flux-pipeline-tiny"))
     path = edit_manifest(export, lambda d: d.update(format_version=7))
-    with pytest.raises(prunekit.UnsupportedFormatVersionError, match="format_version 7 is newer than 1") as raised:
+    with pytest.raises(prunekit.UnsupportedFormatVersionError, match="format_version 7 is newer than 2") as raised:
         prunekit.load_pruned_pipeline(export)
     assert raised.value.path == path
 

@@ -77,7 +77,7 @@ def _count(shape):
 
 
 @pytest.mark.parametrize("change,fragment", [
-    (lambda d: d.update(format_version=2), "format_version"),
+    (lambda d: d.update(format_version=3), "format_version"),
     (lambda d: d.pop("modules"), "modules"),
     (lambda d: d["modules"][0].update(kind="layer"), "kind"),
     (lambda d: d["modules"][0].update(kept=[1, 1]), "kept"),

@@ -166,7 +166,7 @@ struct ComparisonRow {
             throw ComparisonError.missingFile(path: masksPath, reason: "no tensor named loss_weights")
         }
         var leaves: [String: Tensor] = [:]
-        for group in model.unitGroups {
+        for group in model.comparedUnitGroups {
             guard let values = file[UnitMasks.filePrefix + group.moduleKey] else {
                 throw ComparisonError.missingFile(path: masksPath, reason: "no tensor named \(UnitMasks.filePrefix + group.moduleKey)")
             }
@@ -207,7 +207,7 @@ struct ComparisonRow {
         let trajectory = prepared.trajectory
         let noise = try file.tensor("noise")
         let ecoDiff = model.ecoDiffSettings
-        let masks = MaskSet(groups: model.unitGroups, parametrization: ecoDiff.parametrization)
+        let masks = MaskSet(groups: model.comparedUnitGroups, parametrization: ecoDiff.parametrization)
         var optimizer = MaskTrainer.optimizer(for: masks, learningRates: ecoDiff.learningRates)
         var objective = ecoDiff.objective
         objective.mode = .checkpointed

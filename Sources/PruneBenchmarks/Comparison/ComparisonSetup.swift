@@ -58,7 +58,7 @@ enum ComparisonSetup {
         }
         // The model as the rows load it: from the directory just written.
         let model = try registry.loadModel(directory: modelDirectory)
-        let groups = model.unitGroups
+        let groups = model.comparedUnitGroups
         try writeMasks(spec, model: model, to: paths.masks(spec))
         try writeTrajectory(spec, model: model, steps: steps, to: paths.trajectory(spec))
 
@@ -98,13 +98,13 @@ enum ComparisonSetup {
     /// `mask.<key>` in [0.5, 1) for every maskable module and `loss_weights` like the batch-1 output.
     private static func writeMasks(_ spec: ComparisonModel, model: any PrunableModel, to path: String) throws {
         var tensors: [String: Tensor] = [:]
-        for (index, group) in model.unitGroups.enumerated() {
+        for (index, group) in model.comparedUnitGroups.enumerated() {
             tensors[UnitMasks.filePrefix + group.moduleKey] = Tensor.randomUniform(
                 [group.unitCount], low: 0.5, high: 1, seed: 1000 + UInt64(index))
         }
         let output = try withoutGradients { try model.forward(spec.forwardInputs(batch: 1), masks: .none) }
         tensors["loss_weights"] = Tensor.randomNormal(output.shape, seed: 999)
-        try SafetensorsWriter.write(tensors, metadata: ["modules": moduleList(model.unitGroups)], to: path)
+        try SafetensorsWriter.write(tensors, metadata: ["modules": moduleList(model.comparedUnitGroups)], to: path)
     }
 
     /// Conditioning, initial noise, every step's mask-noise draws and the EcoDiff settings.
@@ -114,13 +114,13 @@ enum ComparisonSetup {
             conditioning: PromptConditioning(conditioning, source: path), settings: spec.trajectorySettings(steps: steps), seed: 0)
         var tensors = conditioning
         tensors["noise"] = Tensor.randomNormal(prepared.noiseShape, seed: 13)
-        let modules = model.unitGroups.map { (key: $0.moduleKey, count: $0.unitCount) }
+        let modules = model.comparedUnitGroups.map { (key: $0.moduleKey, count: $0.unitCount) }
         let noise = MaskNoise(seed: ComparisonModel.maskNoiseSeed)
         for step in 0..<prepared.trajectory.stepCount {
             for (key, draw) in noise.uniforms(step: step, modules: modules) { tensors["u.\(step).\(key)"] = draw }
         }
         let metadata = [
-            "modules": moduleList(model.unitGroups), "ecodiff": try ecoDiffDescription(model.ecoDiffSettings),
+            "modules": moduleList(model.comparedUnitGroups), "ecodiff": try ecoDiffDescription(model.ecoDiffSettings),
             "trajectory": try json([
                 "scheduler": spec.scheduler.rawValue, "steps": prepared.trajectory.stepCount,
                 "guidance_scale": Double(spec.guidanceScale), "height": spec.imageSide, "width": spec.imageSide,

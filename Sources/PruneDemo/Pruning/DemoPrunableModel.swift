@@ -103,6 +103,10 @@ public final class DemoPrunableModel: PrunableModel, PromptEncoding {
         try denoiser.configurationJSON(sourceDirectory: nil)
     }
 
+    public func prunedConfigurationJSON(sourceDirectory: String?, selection: UnitSelection) throws -> Data {
+        try denoiser.prunedConfigurationJSON(sourceDirectory: nil, selection: selection)
+    }
+
     /// The family's export of the pruned denoiser, plus the tokenizer, text encoder and scheduler config,
     /// all appearing at once.
     @discardableResult

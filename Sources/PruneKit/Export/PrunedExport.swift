@@ -30,20 +30,26 @@ public enum PrunedExport {
     ///   - directory: the export directory to create.
     ///   - replacing: whether an existing `directory` may be replaced.
     ///   - dtype: element type of the written weights.
+    ///   - additions: tensors written next to the pruned ones under new keys (SDXL's identity blocks that pad a depth
+    ///     diffusers ties to another); counted in the manifest's parameter count, not in its modules or masks.
     /// - Returns: the manifest written as `prunekit.json`.
     /// - Throws: ``ExportError`` (``ExportError/surgery(_:)`` wraps a ``SurgeryError``).
     @discardableResult
     public static func write(
         parameters: [String: Tensor], groups: [UnitGroup], selection: UnitSelection, architecture: String,
         configuration: Data, provenance: PruningProvenance = PruningProvenance(), to directory: String,
-        replacing: Bool = false, dtype: DType = .float32
+        replacing: Bool = false, dtype: DType = .float32, adding additions: [String: Tensor] = [:]
     ) throws(ExportError) -> ExportManifest {
         guard (try? JSONSerialization.jsonObject(with: configuration)) is [String: Any] else {
             throw .invalidConfiguration(reason: "config.json must be a JSON object")
         }
-        let pruned: [String: Tensor]
+        var pruned: [String: Tensor]
         do { pruned = try ParameterSurgery.prune(parameters, groups: groups, selection: selection) } catch {
             throw .surgery(error)
+        }
+        for (key, tensor) in additions {
+            guard pruned[key] == nil else { throw .invalidConfiguration(reason: "the added tensor \(key) is also a pruned tensor") }
+            pruned[key] = tensor
         }
         let files = try provenance.sourceDirectory.map { (path: String) throws(ExportError) in
             try SourceFingerprint.weightFiles(inModelDirectory: path)

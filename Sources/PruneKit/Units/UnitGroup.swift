@@ -9,7 +9,7 @@ public enum UnitKind: String, Codable, Sendable, CaseIterable {
     /// One output of an adaptive-norm modulation linear (FLUX `norm1.linear` …), EcoDiff's optional third kind.
     case modulationOutput = "modulation"
     /// One whole transformer block of a list of blocks (`transformer_blocks.N`): every parameter under its key.
-    /// Masked, the block's residual contribution is scaled by its mask value (`x + m·(block(x) − x)`), so at 0
+    /// Masked, the block's residual contribution is scaled by its mask value (`m·block(x) + (1 − m)·x`), so at 0
     /// the block is the identity; removed, the block goes and the later blocks are renumbered.
     case block
 }

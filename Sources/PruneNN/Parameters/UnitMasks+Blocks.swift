@@ -2,9 +2,9 @@ import PruneTensor
 
 extension UnitMasks {
     /// Applies the mask of block `index` of the block list `listKey` to one block call: with `m` the block's value
-    /// in `mask.<listKey>` (`[blocks]`), returns `input + m·(output − input)` — the block's residual contribution
-    /// scaled by `m`, so at 0 the block is the identity and at 1 it is unchanged (up to one rounding of the
-    /// difference). Without a mask for the list, returns `output` untouched.
+    /// in `mask.<listKey>` (`[blocks]`), returns `m·output + (1 − m)·input` — the block's residual contribution
+    /// `output − input` scaled by `m` — written so that at `m = 0` the result is exactly `input` (the block is the
+    /// identity) and at `m = 1` exactly `output` (bit for bit the unmasked block); ∂/∂m = `output − input`. Without a mask for the list, returns `output` untouched.
     ///
     /// - Parameters:
     ///   - listKey: the list's module key, e.g. `transformer_blocks` or
@@ -16,6 +16,6 @@ extension UnitMasks {
         guard let mask = byModule[listKey] else { return output }
         precondition(mask.rank == 1 && index < mask.shape[0], "block mask \(listKey) must be [blocks > \(index)], got \(mask.shape)")
         let value = mask.sliced(axis: 0, index..<(index + 1))
-        return input + (output - input) * value
+        return output * value + input * (1 - value)
     }
 }

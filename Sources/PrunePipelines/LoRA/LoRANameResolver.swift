@@ -154,7 +154,8 @@ extension SGMUNetLayout {
         let levels = configuration.blockOutChannels.count
         guard let layers = try? configuration.layersPerBlock.expanded(to: levels, key: "layers_per_block"), let first = layers.first,
             layers.allSatisfy({ $0 == first }),
-            configuration.downBlockTypes.count == levels, configuration.upBlockTypes.count == levels
+            configuration.downBlockTypes.count == levels, configuration.upBlockTypes.count == levels,
+            !configuration.transformerLayersPerBlock.hasPerLayerLists, configuration.reverseTransformerLayersPerBlock == nil
         else { return nil }
         let depths = (try? configuration.transformerLayersPerBlock.expanded(to: levels, key: "transformer_layers_per_block")) ?? Array(repeating: 1, count: levels)
         let upDepths: [Int?] = zip(configuration.upBlockTypes, depths.reversed()).map { $0.0.hasPrefix("CrossAttn") ? $0.1 : nil }

@@ -52,7 +52,9 @@ public struct PrunedDenoiserLayout: Sendable {
         switch className {
         case "UNet2DConditionModel":
             do {
+                // A block-pruned export's config.json has the kept depths; the unpruned ones are prunekit.json's.
                 let configuration = try UNetConfiguration.load(contentsOf: configurationPath)
+                    .replacingTransformerDepths(Self.originalDepths(manifest))
                 try configuration.validate()
                 let layout = try UNet2DConditionModel.layout(of: configuration)
                 groups = layout.groups
@@ -63,7 +65,10 @@ public struct PrunedDenoiserLayout: Sendable {
             }
         case "FluxTransformer2DModel":
             do {
-                let configuration = try FluxConfiguration.load(path: configurationPath)
+                var configuration = try FluxConfiguration.load(path: configurationPath)
+                let depths = Self.originalDepths(manifest)
+                configuration.doubleBlockCount = depths["transformer_blocks"] ?? configuration.doubleBlockCount
+                configuration.singleBlockCount = depths["single_transformer_blocks"] ?? configuration.singleBlockCount
                 try configuration.validate()
                 let layout = FluxTransformer2DModel.layout(configuration: configuration)
                 groups = layout.groups
@@ -104,10 +109,16 @@ public struct PrunedDenoiserLayout: Sendable {
             path: path, reason: "expected a pruned model folder (config.json, prunekit.json) or a pruned pipeline folder (model_index.json, unet/ or transformer/)")
     }
 
-    /// Every module of the configuration is in the manifest with its unit count, in order.
+    /// The unpruned depth of every block list `manifest` records, by list key.
+    static func originalDepths(_ manifest: ExportManifest) -> [String: Int] {
+        Dictionary(manifest.modules.filter { $0.kind == .block }.map { ($0.key, $0.originalUnits) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every module of the configuration is in the manifest with its unit count, in order (a block list it leaves out
+    /// kept every block).
     static func check(manifest: ExportManifest, against groups: [UnitGroup], directory: String) throws(LoRAAdaptationError) {
         let listed = Dictionary(manifest.modules.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        for group in groups {
+        for group in groups where !(group.isBlockList && listed[group.moduleKey] == nil) {
             guard let module = listed[group.moduleKey] else {
                 throw .manifestMismatch(path: directory, module: group.moduleKey, reason: "config.json has this module; prunekit.json does not list it")
             }

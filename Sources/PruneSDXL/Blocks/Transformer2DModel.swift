@@ -43,12 +43,16 @@ public struct BasicTransformerBlock {
 
 /// diffusers' `Transformer2DModel` for continuous inputs: GroupNorm (ε 1e-6), `proj_in`, a stack of
 /// ``BasicTransformerBlock``s over the `H·W` tokens (row-major), `proj_out`, plus the residual.
-/// `proj_in`/`proj_out` are Linear with `use_linear_projection`, else 1×1 convolutions.
+/// `proj_in`/`proj_out` are Linear with `use_linear_projection`, else 1×1 convolutions. With no blocks (a
+/// block-pruned export, diffusers' `num_layers=0`) it is `proj_out(proj_in(norm(x))) + x`.
 public struct Transformer2DModel {
     public let norm: GroupNorm
     public let projectInLinear, projectOutLinear: Linear?
     public let projectInConvolution, projectOutConvolution: Conv2d?
     public let blocks: [BasicTransformerBlock]
+    /// The module key of the block list (`<scope>.transformer_blocks`), whose mask `[blocks]` scales each block's
+    /// residual contribution (``UnitMasks/block(_:index:input:output:)``).
+    public let blockListKey: String
 
     /// - Parameters:
     ///   - depth: the number of ``BasicTransformerBlock``s (`transformer_blocks.0..<depth`).
@@ -67,6 +71,7 @@ public struct Transformer2DModel {
             projectInLinear = nil
         }
         let blockScope = scope.scoped("transformer_blocks")
+        blockListKey = blockScope.prefix
         blocks = (0..<depth).map { index in
             BasicTransformerBlock(
                 blockScope.scoped(index), dimension: channels, headDimension: headDimension, heads: heads,
@@ -88,7 +93,9 @@ public struct Transformer2DModel {
         if let projectInConvolution { h = projectInConvolution(h) }
         h = h.permuted([0, 2, 3, 1]).reshaped([batch, height * width, channels])
         if let projectInLinear { h = projectInLinear(h) }
-        for block in blocks { h = block(h, context: context, masks: masks) }
+        for (index, block) in blocks.enumerated() {
+            h = masks.block(blockListKey, index: index, input: h, output: block(h, context: context, masks: masks))
+        }
         if let projectOutLinear { h = projectOutLinear(h) }
         h = h.reshaped([batch, height, width, channels]).permuted([0, 3, 1, 2])
         if let projectOutConvolution { h = projectOutConvolution(h.contiguous()) }

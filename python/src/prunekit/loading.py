@@ -7,7 +7,7 @@ import torch
 
 from .errors import ManifestError, PruneKitError, UnsupportedModelError, WeightMismatchError
 from .manifest import FILE_NAME, read_manifest
-from .surgery import shrink_model
+from .surgery import block_renaming, check_depths, shrink_model
 from .weights import WeightFiles
 
 #: ``prunekit.json`` ``architecture`` → the diffusers class name and the pipeline folder that holds it.
@@ -90,9 +90,16 @@ def load_pruned(path, torch_dtype=None):
         raise ManifestError(
             manifest.path, f"architecture is {manifest.architecture} but {config_path} is a {class_name}")
     files = WeightFiles(folder)
+    lists, _ = block_renaming(manifest)
+    if manifest.architecture == "FluxTransformer2DModel":
+        # The depth of a block-pruned FLUX export is the kept block count (its config.json says the same).
+        for list_key, config_key in (("transformer_blocks", "num_layers"), ("single_transformer_blocks", "num_single_layers")):
+            if list_key in lists:
+                config = dict(config, **{config_key: len(lists[list_key])})
 
     with torch.device("meta"):
         model = cls.from_config(config)
+    check_depths(model, manifest, config)
     owners = shrink_model(model, manifest)
 
     expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}

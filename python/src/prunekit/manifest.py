@@ -22,7 +22,7 @@ FILE_NAME = "prunekit.json"
 #: The value of ``format``.
 FORMAT_NAME = "prunekit-export"
 #: The newest ``format_version`` this reader understands.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,60 @@ import torch
 from torch import nn
 
 from .errors import UnsupportedModelError
+from .manifest import ModuleEntry
 
 HEAD = "head"
 NEURON = "neuron"
+BLOCK = "block"
+#: ``config.json`` key of a PruneKit SDXL export listing the identity blocks that pad a depth diffusers ties to another.
+IDENTITY_BLOCKS = "_prunekit_identity_blocks"
+
+
+def block_renaming(manifest):
+    """Format version 2: the block lists (``kind: block``) of ``manifest`` and a function mapping an original module
+    key to its key in the export, where removed blocks are gone and the kept ones renumbered ``0, 1, …`` in order;
+    ``None`` for a module inside a removed block.
+
+    Returns:
+        (dict list key → kept original indices, rename function)
+    """
+    lists = {entry.key: entry.kept for entry in manifest.modules if entry.kind == BLOCK}
+
+    def rename(key):
+        for list_key, kept in lists.items():
+            prefix = list_key + "."
+            if key.startswith(prefix):
+                index, dot, rest = key[len(prefix):].partition(".")
+                if index.isdigit() and dot:
+                    if int(index) not in kept:
+                        return None
+                    return f"{prefix}{kept.index(int(index))}.{rest}"
+        return key
+
+    return lists, rename
+
+
+def check_depths(model, manifest, config):
+    """Every block list of ``manifest`` has, in ``model`` (built from the export's ``config.json``), its kept blocks
+    plus the identity padding blocks ``config.json`` lists under ``_prunekit_identity_blocks``.
+
+    Raises:
+        UnsupportedModelError: the list is not a module list of the model, or its depth differs.
+    """
+    padding = config.get(IDENTITY_BLOCKS) or []
+    for entry in manifest.modules:
+        if entry.kind != BLOCK:
+            continue
+        blocks = _submodule(model, entry.key, entry, manifest)
+        if not isinstance(blocks, nn.ModuleList):
+            raise UnsupportedModelError(
+                f"{manifest.path}: module {entry.key} has unit kind 'block' but is a {type(blocks).__name__}, not a "
+                f"list of blocks")
+        extra = sum(1 for key in padding if isinstance(key, str) and key.rpartition(".")[0] == entry.key)
+        if len(blocks) != entry.kept_units + extra:
+            raise UnsupportedModelError(
+                f"{manifest.path}: block list {entry.key} keeps {entry.kept_units} blocks"
+                f"{f' plus {extra} identity blocks' if extra else ''}, but config.json builds {len(blocks)}")
 
 
 def empty_linear(in_features, out_features, bias, like):
@@ -179,6 +230,10 @@ _SINGLE_MLP = re.compile(r"^(single_transformer_blocks\.\d+)\.mlp$")
 def shrink_model(model, manifest):
     """Shrinks ``model`` (built from ``config.json``, best on the meta device) to the widths in ``manifest``.
 
+    Format version 2 (whole blocks): ``config.json`` already builds the kept depth, so the heads and neurons of
+    kept blocks are applied under their renumbered keys and those of removed blocks skipped (see
+    :func:`block_renaming`; :func:`check_depths` checks the depth).
+
     Returns:
         dict: parameter key → the ``prunekit.json`` module key that sized it, for error messages.
 
@@ -189,11 +244,19 @@ def shrink_model(model, manifest):
     owners = {}
     single_blocks = {}
     removed_attention = []
-    for entry in manifest.modules:
-        if entry.kind not in (HEAD, NEURON):
+    _, rename = block_renaming(manifest)
+    for original in manifest.modules:
+        if original.kind == BLOCK:
+            continue
+        if original.kind not in (HEAD, NEURON):
             raise UnsupportedModelError(
-                f"{manifest.path}: module {entry.key} has unit kind {entry.kind!r}; this loader knows "
-                f"{HEAD!r} and {NEURON!r}")
+                f"{manifest.path}: module {original.key} has unit kind {original.kind!r}; this loader knows "
+                f"{HEAD!r}, {NEURON!r} and {BLOCK!r}")
+        key = rename(original.key)
+        if key is None:
+            continue  # inside a removed block: gone with it
+        entry = original if key == original.key else ModuleEntry(key, original.kind, original.original_units,
+                                                                  original.kept_units, original.kept)
         single = _SINGLE_MLP.match(entry.key)
         if single:
             block = _submodule(model, single.group(1), entry, manifest)
