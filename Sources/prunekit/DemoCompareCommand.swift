@@ -11,8 +11,8 @@ struct DemoCompareCommand: ParsableCommand {
         commandName: "demo-compare",
         abstract: "Compare pruning criteria on the demo models: adherence, PSNR/SSIM to the original, parameters, FLOPs, latency.",
         discussion: """
-            For each model (default: both embedded demo models) and criterion (default: every registered one, plugins \
-            included), scores once — calibrated on the demo's 72 prompts — then for each --targets fraction plans, \
+            For each model (default: both embedded demo models), criterion (default: every registered one, plugins \
+            included) and seed (--seeds), scores once — calibrated on the demo's 72 prompts — then for each --targets fraction plans, \
             exports with the units removed, reloads, and samples the 72 prompts from the evaluation noise. Writes \
             <out>/criteria-comparison.json and .md. Reproducible from the seeds; progress goes to stderr.
             """)
@@ -29,7 +29,9 @@ struct DemoCompareCommand: ParsableCommand {
     @Option(help: "Evaluation images per prompt (72 prompts).") var samplesPerPrompt: Int = 1
     @Option(help: "Calibration prompts per model (the first N of the 72, spread over the grammar).") var calibrationPrompts: Int = 72
     @Option(help: "ecodiff: passes over the calibration prompts.") var epochs: Int = 4
-    @Option(help: "Seed of calibration noise and of the criteria.") var seed: UInt64 = 0
+    @Option(help: "Seed of calibration noise and of the criteria (the first, with --seeds).") var seed: UInt64 = 0
+    @Option(help: "Run each criterion with this many seeds (--seed, --seed + 1, …) and report mean ± standard deviation.")
+    var seeds: Int = 1
     @Option(help: "The folder for criteria-comparison.json and .md.") var out: String = "docs/demo-comparison"
     @Flag(help: "Replace criteria-comparison.json and .md in --out if PruneKit wrote them (nothing else is ever replaced).")
     var overwrite = false
@@ -44,8 +46,8 @@ struct DemoCompareCommand: ParsableCommand {
         guard !values.isEmpty, values.count == targets.split(separator: ",").count, values.allSatisfy({ $0 > 0 && $0 < 1 }) else {
             throw ValidationError("--targets must be comma-separated fractions in (0, 1), got \(targets)")
         }
-        guard samplesPerPrompt >= 1, (1...72).contains(calibrationPrompts), epochs >= 1 else {
-            throw ValidationError("--samples-per-prompt and --epochs must be at least 1 and --calibration-prompts in 1…72")
+        guard samplesPerPrompt >= 1, (1...72).contains(calibrationPrompts), epochs >= 1, (1...20).contains(seeds) else {
+            throw ValidationError("--samples-per-prompt and --epochs must be at least 1, --calibration-prompts in 1…72 and --seeds in 1…20")
         }
         for name in criteria {
             do { _ = try CriterionRegistry.current.criterion(named: name) } catch { throw ValidationError(error.description) }
@@ -86,7 +88,7 @@ struct DemoCompareCommand: ParsableCommand {
                 model.demo, sampling: sampling, samplesPerPrompt: samplesPerPrompt, seed: evaluationSeed)
             printProgress("\(name): original \(original.adherence.summary)")
             let prompts = Array(ShapePrompt.all.map(\.text).prefix(calibrationPrompts))
-            var calibration: [CalibrationSample<AnyDenoisingTrajectory>] = []
+            var calibrations: [UInt64: [CalibrationSample<AnyDenoisingTrajectory>]] = [:]
             modelEntries.append(
                 CriteriaComparisonModel(
                     name: name, architecture: model.architectureName, original: original, calibrationPrompts: prompts.count, sampling: sampling))
@@ -95,50 +97,66 @@ struct DemoCompareCommand: ParsableCommand {
                 let groups = try unitKinds.groups(of: model)
                 for criterionName in names {
                     let criterion = try CriterionRegistry.current.criterion(named: criterionName)
-                    if criterion.requiresCalibration, calibration.isEmpty {
-                        printProgress("\(name): calibration trajectories for \(prompts.count) prompts")
-                        calibration = try model.calibrationSamples(
-                            prompts: try model.encode(prompts: prompts), settings: TrajectorySettings(), seed: seed)
-                    }
-                    let scoringStart = Date()
-                    let context = ScoringContext(
-                        groups: groups, parameters: model.parameters.parameters,
-                        calibration: criterion.requiresCalibration ? calibration : [], seed: seed, model: model,
-                        training: MaskTrainingOptions(epochs: epochs),
-                        progress: { progress in
-                            let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
-                            printProgress("\(name) \(criterionName) [\(unitKinds)]\(share): \(progress.message)")
-                        })
-                    printProgress("\(name) \(criterionName): scoring")
-                    let scores = try criterion.scores(in: context)
-                    let scoringSeconds = Date().timeIntervalSince(scoringStart)
-                    for target in targetValues {
-                        let plan = PruningPlan(target: planTarget(target), scope: .global)
-                        let result = try plan.select(scores: scores, groups: groups, shapes: context.shapes)
-                        let exported = scratch + "/\(name)-\(criterionName)-\(unitKinds.kinds.count)-\(Int((target * 100).rounded()))"
-                        try model.exportPruned(
-                            selection: result.selection, to: exported,
-                            provenance: PruningProvenance(criterion: criterionName, target: target, seed: seed, sourceDirectory: directory),
-                            replacing: true, dtype: .float32)
-                        let pruned = try DemoModelDirectory.load(exported)
-                        let measured = try DemoMeasurement.measure(
-                            pruned, sampling: sampling, samplesPerPrompt: samplesPerPrompt, seed: evaluationSeed, latencyRuns: 1)
-                        var figures = measured.figures
-                        let evaluation = measured.evaluation
-                        let times = try DemoMeasurement.latencies([model.demo, pruned], sampling: sampling, seed: evaluationSeed)
-                        figures.millisecondsPerImage = times[1]
-                        let fidelity = DemoFidelity(evaluation, reference: reference)
-                        rows.append(
-                            CriteriaComparisonRow(
+                    // A selection an earlier seed made too (a deterministic criterion) is measured once.
+                    var measuredSelections: [[String: [Int]]: CriteriaComparisonRow] = [:]
+                    for runSeed in seed..<(seed + UInt64(seeds)) {
+                        var calibration: [CalibrationSample<AnyDenoisingTrajectory>] = []
+                        if criterion.requiresCalibration {
+                            if calibrations[runSeed] == nil {
+                                printProgress("\(name): calibration trajectories for \(prompts.count) prompts (seed \(runSeed))")
+                                calibrations[runSeed] = try model.calibrationSamples(
+                                    prompts: try model.encode(prompts: prompts), settings: TrajectorySettings(), seed: runSeed)
+                            }
+                            calibration = calibrations[runSeed]!
+                        }
+                        let scoringStart = Date()
+                        let context = ScoringContext(
+                            groups: groups, parameters: model.parameters.parameters, calibration: calibration, seed: runSeed, model: model,
+                            training: MaskTrainingOptions(epochs: epochs),
+                            progress: { progress in
+                                let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
+                                printProgress("\(name) \(criterionName) [\(unitKinds)] seed \(runSeed)\(share): \(progress.message)")
+                            })
+                        printProgress("\(name) \(criterionName) [\(unitKinds)] seed \(runSeed): scoring")
+                        let scores = try criterion.scores(in: context)
+                        let scoringSeconds = Date().timeIntervalSince(scoringStart)
+                        for target in targetValues {
+                            let plan = PruningPlan(target: planTarget(target), scope: .global)
+                            let result = try plan.select(scores: scores, groups: groups, shapes: context.shapes)
+                            var identity = [String: [Int]](uniqueKeysWithValues: groups.map { ($0.moduleKey, result.selection.keptUnits(of: $0)) })
+                            identity["target"] = [Int((target * 1e6).rounded())]
+                            if var shared = measuredSelections[identity] {
+                                shared.seed = runSeed
+                                shared.scoringSeconds = scoringSeconds
+                                rows.append(shared)
+                                printProgress("\(name) \(criterionName) [\(unitKinds)] seed \(runSeed) \(Int((target * 100).rounded())) %: an earlier seed's selection, not measured again")
+                                continue
+                            }
+                            let exported = scratch + "/\(name)-\(criterionName)-\(unitKinds.kinds.count)-\(runSeed)-\(Int((target * 100).rounded()))"
+                            try model.exportPruned(
+                                selection: result.selection, to: exported,
+                                provenance: PruningProvenance(criterion: criterionName, target: target, seed: runSeed, sourceDirectory: directory),
+                                replacing: true, dtype: .float32)
+                            let pruned = try DemoModelDirectory.load(exported)
+                            let measured = try DemoMeasurement.measure(
+                                pruned, sampling: sampling, samplesPerPrompt: samplesPerPrompt, seed: evaluationSeed, latencyRuns: 1)
+                            var figures = measured.figures
+                            let times = try DemoMeasurement.latencies([model.demo, pruned], sampling: sampling, seed: evaluationSeed)
+                            figures.millisecondsPerImage = times[1]
+                            let fidelity = DemoFidelity(measured.evaluation, reference: reference)
+                            let row = CriteriaComparisonRow(
                                 model: name, criterion: criterionName, units: unitKinds.description, targetKind: targetKind.rawValue,
-                                target: target, figures: figures, fidelity: fidelity,
-                                scoringSeconds: scoringSeconds, originalMillisecondsPerImage: times[0]))
-                        printProgress(
-                            String(
-                                format: "%@ %@ [%@] %.0f %% of %@: adherence %.1f %% (original %.1f %%), PSNR %.2f dB, SSIM %.4f, %.1f ms/image (original %.1f)",
-                                name, criterionName, unitKinds.description, target * 100, targetKind.rawValue, figures.adherence.strict.all * 100, original.adherence.strict.all * 100, fidelity.psnr,
-                                fidelity.ssim, times[1], times[0]))
-                        try? FileManager.default.removeItem(atPath: exported)
+                                target: target, seed: runSeed, figures: figures, fidelity: fidelity,
+                                scoringSeconds: scoringSeconds, originalMillisecondsPerImage: times[0])
+                            rows.append(row)
+                            measuredSelections[identity] = row
+                            printProgress(
+                                String(
+                                    format: "%@ %@ [%@] seed %llu, %.0f %% of %@: adherence %.1f %% (original %.1f %%), PSNR %.2f dB, SSIM %.4f, %.1f ms/image (original %.1f)",
+                                    name, criterionName, unitKinds.description, runSeed, target * 100, targetKind.rawValue,
+                                    figures.adherence.strict.all * 100, original.adherence.strict.all * 100, fidelity.psnr, fidelity.ssim, times[1], times[0]))
+                            try? FileManager.default.removeItem(atPath: exported)
+                        }
                     }
                 }
             }

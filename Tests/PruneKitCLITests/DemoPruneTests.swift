@@ -123,6 +123,32 @@ import Testing
         #expect(markdown.contains("## demo-flux (FluxTransformer2DModel)") && markdown.contains("| random | 40 %"))
     }
 
+    @Test("demo-compare --seeds runs each criterion per seed, measures a selection seeds share once and reports mean ± spread")
+    func compareWithSeeds() throws {
+        let root = PruneCommandTests.temporaryPath("compare-seeds")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Self.writeToyModel(.flux, to: root + "/demo-flux")
+        try PruneCommandTests.run([
+            "demo-compare", "--model", root + "/demo-flux", "--criterion", "magnitude", "--criterion", "random", "--targets", "0.3",
+            "--seeds", "2", "--seed", "5", "--out", root + "/docs",
+        ])
+        let comparison = try JSONDecoder().decode(
+            CriteriaComparison.self, from: Data(contentsOf: URL(fileURLWithPath: root + "/docs/criteria-comparison.json")))
+        #expect(comparison.rows.map(\.seed) == [5, 6, 5, 6])
+        let magnitude = comparison.rows.filter { $0.criterion == "magnitude" }
+        // Magnitude ignores the seed: the second seed reuses the first's measurement.
+        #expect(magnitude[0].figures == magnitude[1].figures && magnitude[0].fidelity == magnitude[1].fidelity)
+        let random = comparison.rows.filter { $0.criterion == "random" }
+        #expect(random[0].fidelity != random[1].fidelity)
+        let summaries = comparison.summaries
+        #expect(summaries.map(\.criterion) == ["magnitude", "random"] && summaries.allSatisfy { $0.rows.count == 2 })
+        #expect(summaries[0].standardDeviation(\.fidelity.psnr) == 0 && summaries[1].standardDeviation(\.fidelity.psnr) > 0)
+        let psnrs = random.map(\.fidelity.psnr)
+        #expect(abs(summaries[1].mean(\.fidelity.psnr) - (psnrs[0] + psnrs[1]) / 2) < 1e-12)
+        let markdown = try String(contentsOfFile: root + "/docs/criteria-comparison.md", encoding: .utf8)
+        #expect(markdown.contains("2 seeds") && markdown.contains(String(format: "%.2f ± ", summaries[1].mean(\.fidelity.psnr))))
+    }
+
     @Test("recover --student-steps distils a demo model into a student of fewer steps that stays a demo model")
     func stepDistillation() throws {
         let root = PruneCommandTests.temporaryPath("student")

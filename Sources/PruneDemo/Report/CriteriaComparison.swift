@@ -10,6 +10,8 @@ public struct CriteriaComparisonRow: Codable, Sendable, Equatable {
     public var targetKind: String
     /// Fraction the plan removes, counted as ``targetKind`` says.
     public var target: Double
+    /// The seed of the calibration noise and of the criterion for this row.
+    public var seed: UInt64
     public var figures: DemoModelFigures
     public var fidelity: DemoFidelity
     /// Wall time of scoring (mask learning for EcoDiff), shared by the criterion's three targets.
@@ -19,20 +21,22 @@ public struct CriteriaComparisonRow: Codable, Sendable, Equatable {
 
     public init(
         model: String, criterion: String, units: String = "heads,neurons", targetKind: String = "parameters", target: Double,
-        figures: DemoModelFigures, fidelity: DemoFidelity, scoringSeconds: Double, originalMillisecondsPerImage: Double
+        seed: UInt64 = 0, figures: DemoModelFigures, fidelity: DemoFidelity, scoringSeconds: Double, originalMillisecondsPerImage: Double
     ) {
         self.model = model
         self.criterion = criterion
         self.units = units
         self.targetKind = targetKind
         self.target = target
+        self.seed = seed
         self.figures = figures
         self.fidelity = fidelity
         self.scoringSeconds = scoringSeconds
         self.originalMillisecondsPerImage = originalMillisecondsPerImage
     }
 
-    /// Decodes a row; files written before `units` and `target_kind` existed pruned heads and neurons by parameters.
+    /// Decodes a row; files written before `units`, `target_kind` and `seed` existed pruned heads and neurons by
+    /// parameters with seed 0.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         model = try container.decode(String.self, forKey: .model)
@@ -40,6 +44,7 @@ public struct CriteriaComparisonRow: Codable, Sendable, Equatable {
         units = try container.decodeIfPresent(String.self, forKey: .units) ?? "heads,neurons"
         targetKind = try container.decodeIfPresent(String.self, forKey: .targetKind) ?? "parameters"
         target = try container.decode(Double.self, forKey: .target)
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         figures = try container.decode(DemoModelFigures.self, forKey: .figures)
         fidelity = try container.decode(DemoFidelity.self, forKey: .fidelity)
         scoringSeconds = try container.decode(Double.self, forKey: .scoringSeconds)
@@ -50,7 +55,7 @@ public struct CriteriaComparisonRow: Codable, Sendable, Equatable {
     public var speedup: Double { originalMillisecondsPerImage / figures.millisecondsPerImage }
 
     enum CodingKeys: String, CodingKey {
-        case model, criterion, units, target, figures, fidelity, scoringSeconds = "scoring_seconds"
+        case model, criterion, units, target, seed, figures, fidelity, scoringSeconds = "scoring_seconds"
         case targetKind = "target_kind"
         case originalMillisecondsPerImage = "original_milliseconds_per_image"
     }
@@ -75,9 +80,8 @@ public struct CriteriaComparisonModel: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case name, architecture, original, calibrationPrompts = "calibration_prompts", sampling }
 }
 
-/// What `prunekit demo-compare` writes: every criterion at every target on every demo model, and whether
-/// EcoDiff met its targets (adherence within 2 points of the original at 20 %, better than magnitude and
-/// random on PSNR, SSIM and latent MSE).
+/// What `prunekit demo-compare` writes: every criterion at every target on every demo model (one row per seed),
+/// and how EcoDiff compares at 10 and 20 % (``ecoDiffVerdict(model:target:)``).
 public struct CriteriaComparison: Codable, Sendable {
     public var command: String
     public var date: String
@@ -107,26 +111,46 @@ public struct CriteriaComparison: Codable, Sendable {
         case command, date, machine, samplesPerPrompt = "samples_per_prompt", evaluationSeed = "evaluation_seed", models, rows, seconds
     }
 
-    /// The EcoDiff target at `target` on `model`: adherence (strict, all four) within 2 points of the original,
-    /// and better than magnitude and random on PSNR, SSIM and latent MSE. `nil` when a row is missing.
-    public func ecoDiffTarget(model: String, target: Double = 0.2) -> (adherenceKept: Bool, beatsOnFidelity: [String: Bool])? {
-        func row(_ criterion: String) -> CriteriaComparisonRow? {
-            rows.first { $0.model == model && $0.criterion == criterion && $0.units == "heads,neurons" && abs($0.target - target) < 1e-9 }
+    /// The rows grouped by model, criterion, unit kinds and target (one row per seed), in the order they were
+    /// measured.
+    public var summaries: [CriteriaComparisonSummary] {
+        var order: [CriteriaComparisonSummary.Key] = []
+        var grouped: [CriteriaComparisonSummary.Key: [CriteriaComparisonRow]] = [:]
+        for row in rows {
+            let key = CriteriaComparisonSummary.Key(row)
+            if grouped[key] == nil { order.append(key) }
+            grouped[key, default: []].append(row)
         }
-        guard let original = models.first(where: { $0.name == model })?.original, let ecodiff = row("ecodiff") else { return nil }
-        var beats: [String: Bool] = [:]
-        for other in ["magnitude", "random"] {
-            guard let baseline = row(other) else { continue }
-            beats[other] = ecodiff.fidelity.psnr > baseline.fidelity.psnr && ecodiff.fidelity.ssim > baseline.fidelity.ssim
-                && ecodiff.fidelity.latentMSE < baseline.fidelity.latentMSE
-        }
-        let kept = ecodiff.figures.adherence.strict.all >= original.adherence.strict.all - 0.02
-        return (kept, beats)
+        return order.map { CriteriaComparisonSummary(rows: grouped[$0]!) }
     }
 
-    /// The Markdown table: per model, the original and one line per criterion and target.
+    /// How EcoDiff's heads-and-neurons rows at `target` on `model` compare with every other criterion's, on the
+    /// means over seeds: whether its strict adherence is the best (ties count as best) and within 2 points of the
+    /// original, and whether its PSNR to the original is the best. `nil` when there is no such EcoDiff row.
+    public func ecoDiffVerdict(model: String, target: Double) -> EcoDiffVerdict? {
+        let candidates = summaries.filter {
+            $0.model == model && $0.units == "heads,neurons" && abs($0.target - target) < 1e-9
+        }
+        guard let original = models.first(where: { $0.name == model })?.original,
+            let ecodiff = candidates.first(where: { $0.criterion == "ecodiff" })
+        else { return nil }
+        let others = candidates.filter { $0.criterion != "ecodiff" }
+        let adherence = ecodiff.mean(\.figures.adherence.strict.all)
+        let psnr = ecodiff.mean(\.fidelity.psnr)
+        return EcoDiffVerdict(
+            target: target, adherenceWithinTwoPoints: adherence >= original.adherence.strict.all - 0.02,
+            bestAdherence: others.allSatisfy { $0.mean(\.figures.adherence.strict.all) <= adherence + 1e-12 },
+            bestPSNR: others.allSatisfy { $0.mean(\.fidelity.psnr) <= psnr },
+            beatenOnAdherenceBy: others.filter { $0.mean(\.figures.adherence.strict.all) > adherence + 1e-12 }.map(\.criterion),
+            beatenOnPSNRBy: others.filter { $0.mean(\.fidelity.psnr) > psnr }.map(\.criterion))
+    }
+
+    /// The Markdown table: per model, the original and one line per criterion, unit kinds and target; with several
+    /// seeds, each figure is the mean ± the sample standard deviation over the seeds.
     public var markdown: String {
         func percent(_ value: Double) -> String { String(format: "%.1f", value * 100) }
+        let seedCounts = Set(summaries.map(\.rows.count))
+        let seedNote = seedCounts.max().map { $0 > 1 ? " Each criterion ran with \($0) seeds (calibration noise and the criterion's own); a figure is the mean ± the sample standard deviation over them, and a selection two seeds share is measured once." : "" } ?? ""
         var lines = [
             "# Pruning criteria on the embedded demo models", "",
             "Generated by `\(command)` on \(date) (\(machine)); \(String(format: "%.0f", seconds / 60)) minutes in all.", "",
@@ -135,7 +159,8 @@ public struct CriteriaComparison: Codable, Sendable {
                 + "the model's parameters, \"of units\" = of the units), the model is exported with the units physically removed, reloaded, and sampled for the 72 prompts × \(samplesPerPrompt) from the same noise (seed \(evaluationSeed)) as the "
                 + "original. Adherence: the analytic checker, strict, all four attributes right (colour / shape / count / position in "
                 + "brackets). PSNR, SSIM: pruned images against the original's; latent MSE: final latents. Latency: one image alone "
-                + "(batch 1, every step), median of 7, timed alternately with the original in the same window; speed-up = original / pruned.", "",
+                + "(batch 1, every step), median of 7, timed alternately with the original in the same window; speed-up = original / pruned."
+                + seedNote, "",
         ]
         for model in models {
             let o = model.original
@@ -151,23 +176,23 @@ public struct CriteriaComparison: Codable, Sendable {
                 "| original | 0 % | \(o.parameters.formatted()) | \(String(format: "%.3f", o.gigaflopsPerImage)) | \(String(format: "%.1f", originalMilliseconds)) | "
                     + "\(percent(o.adherence.strict.all)) (\(attributes(o.adherence.strict))) | \(percent(o.adherence.lenient.all)) | – | – | – | – |",
             ]
-            for row in rows where row.model == model.name {
-                let f = row.figures
-                let removed = 1 - Double(f.parameters) / Double(o.parameters)
+            for summary in summaries where summary.model == model.name {
+                let first = summary.rows[0]
+                let parameters = summary.mean { Double($0.figures.parameters) }
+                let removed = 1 - parameters / Double(o.parameters)
+                let strict = summary.rows.count == 1 ? " (\(attributes(first.figures.adherence.strict)))" : ""
                 lines.append(
-                    "| \(row.criterion)\(row.units == "heads,neurons" ? "" : " (\(row.units))") | \(Int((row.target * 100).rounded())) % of \(row.targetKind == "parameters" ? "params" : row.targetKind) (\(percent(removed)) % of all) | \(f.parameters.formatted()) | "
-                        + "\(String(format: "%.3f", f.gigaflopsPerImage)) | \(String(format: "%.1f (%.2f×)", f.millisecondsPerImage, row.speedup)) | "
-                        + "\(percent(f.adherence.strict.all)) (\(attributes(f.adherence.strict))) | \(percent(f.adherence.lenient.all)) | "
-                        + String(format: "%.2f | %.4f | %.4g | %.0f |", row.fidelity.psnr, row.fidelity.ssim, row.fidelity.latentMSE, row.scoringSeconds))
+                    "| \(summary.criterion)\(summary.units == "heads,neurons" ? "" : " (\(summary.units))") | \(Int((summary.target * 100).rounded())) % of \(summary.targetKind == "parameters" ? "params" : summary.targetKind) (\(percent(removed)) % of all) | \(Int(parameters.rounded()).formatted()) | "
+                        + "\(summary.figure("%.3f") { $0.figures.gigaflopsPerImage }) | "
+                        + "\(summary.figure("%.1f") { $0.figures.millisecondsPerImage }) (\(summary.figure("%.2f") { $0.speedup })×) | "
+                        + "\(summary.figure("%.1f") { $0.figures.adherence.strict.all * 100 })\(strict) | \(summary.figure("%.1f") { $0.figures.adherence.lenient.all * 100 }) | "
+                        + "\(summary.figure("%.2f") { $0.fidelity.psnr }) | \(summary.figure("%.4f") { $0.fidelity.ssim }) | \(summary.figure("%.4g") { $0.fidelity.latentMSE }) | "
+                        + "\(summary.figure("%.0f") { $0.scoringSeconds }) |")
             }
             lines.append("")
-            if let verdict = ecoDiffTarget(model: model.name) {
-                let against = verdict.beatsOnFidelity.sorted { $0.key < $1.key }
-                    .map { "\($0.key): \($0.value ? "beats it on PSNR, SSIM and latent MSE" : "does NOT beat it on every fidelity metric")" }
-                lines += [
-                    "EcoDiff at 20 %: adherence \(verdict.adherenceKept ? "within" : "NOT within") 2 points of the original; "
-                        + against.joined(separator: "; ") + ".", "",
-                ]
+            for target in [0.1, 0.2] {
+                guard let verdict = ecoDiffVerdict(model: model.name, target: target) else { continue }
+                lines += [verdict.sentence(original: o.adherence.strict.all), ""]
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -175,5 +200,61 @@ public struct CriteriaComparison: Codable, Sendable {
 
     private func attributes(_ scores: AdherenceScores) -> String {
         [scores.colour, scores.shape, scores.count, scores.position].map { String(Int(($0 * 100).rounded())) }.joined(separator: " / ")
+    }
+}
+
+/// One criterion, set of unit kinds and target on one model: its rows, one per seed.
+public struct CriteriaComparisonSummary: Sendable {
+    struct Key: Hashable {
+        var model: String, criterion: String, units: String, targetKind: String, target: Double
+        init(_ row: CriteriaComparisonRow) {
+            (model, criterion, units, targetKind, target) = (row.model, row.criterion, row.units, row.targetKind, row.target)
+        }
+    }
+
+    /// The rows, in seed order; never empty.
+    public var rows: [CriteriaComparisonRow]
+    public var model: String { rows[0].model }
+    public var criterion: String { rows[0].criterion }
+    public var units: String { rows[0].units }
+    public var targetKind: String { rows[0].targetKind }
+    public var target: Double { rows[0].target }
+
+    /// The mean of `value` over the rows.
+    public func mean(_ value: (CriteriaComparisonRow) -> Double) -> Double {
+        rows.map(value).reduce(0, +) / Double(rows.count)
+    }
+
+    /// The sample standard deviation of `value` over the rows (0 for one row).
+    public func standardDeviation(_ value: (CriteriaComparisonRow) -> Double) -> Double {
+        guard rows.count > 1 else { return 0 }
+        let average = mean(value)
+        return (rows.map { (value($0) - average) * (value($0) - average) }.reduce(0, +) / Double(rows.count - 1)).squareRoot()
+    }
+
+    /// `value` formatted with `format`: the single value, or `mean ± standard deviation` over several seeds.
+    func figure(_ format: String, _ value: (CriteriaComparisonRow) -> Double) -> String {
+        let average = String(format: format, mean(value))
+        return rows.count == 1 ? average : average + " ± " + String(format: format, standardDeviation(value))
+    }
+}
+
+/// EcoDiff against every other criterion at one target (heads and neurons, means over seeds).
+public struct EcoDiffVerdict: Sendable, Equatable {
+    public var target: Double
+    /// Strict adherence within 2 points of the original's.
+    public var adherenceWithinTwoPoints: Bool
+    /// No other criterion has a higher mean strict adherence.
+    public var bestAdherence: Bool
+    /// No other criterion has a higher mean PSNR to the original.
+    public var bestPSNR: Bool
+    public var beatenOnAdherenceBy: [String]
+    public var beatenOnPSNRBy: [String]
+
+    func sentence(original: Double) -> String {
+        "EcoDiff at \(Int((target * 100).rounded())) %: adherence \(adherenceWithinTwoPoints ? "within" : "NOT within") 2 points of the original's "
+            + String(format: "%.1f %%", original * 100) + "; "
+            + (bestAdherence ? "the best adherence" : "adherence beaten by \(beatenOnAdherenceBy.joined(separator: ", "))") + "; "
+            + (bestPSNR ? "the best PSNR" : "PSNR beaten by \(beatenOnPSNRBy.joined(separator: ", "))") + "."
     }
 }
