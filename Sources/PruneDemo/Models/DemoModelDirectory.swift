@@ -77,7 +77,7 @@ public enum DemoModelDirectory {
 
     /// Loads a demo model directory. The denoiser may be a pruned export (its widths are read from the
     /// weights); its tokenizer and text encoder come from `textDirectory` when given (e.g. the unpruned
-    /// model a pruned export was made from), else from `directory` itself.
+    /// model a pruned export was made from), else from `directory` itself. The weights are held as float32 whatever the files store.
     /// - Throws: ``DemoModelError/badFile(path:reason:)`` for a missing or malformed text-side file, and the
     ///   denoiser loaders' errors.
     public static func load(_ directory: String, textDirectory: String? = nil) throws -> DemoModel {
@@ -114,6 +114,10 @@ public enum DemoModelDirectory {
         case let other:
             throw DemoModelError.badFile(path: URL(fileURLWithPath: directory).appendingPathComponent("config.json").path, reason: "_class_name \(other) is not a demo denoiser (UNet2DConditionModel or FluxTransformer2DModel)")
         }
+        // The files may hold float16 (the embedded models do); widened once here, the resident weights are float32,
+        // so sampling and timings measure compute rather than the per-call widening of 16-bit weights — a pruned
+        // export written as float32 and its float16 original are then timed alike. Widening is exact.
+        for tensor in Array(store.parameters.values) + Array(textStore.parameters.values) { tensor.widenInPlace() }
         return DemoModel(
             tokenizer: tokenizer, textEncoder: textEncoder, textEncoderParameters: textStore, denoiser: denoiser, denoiserParameters: store)
     }
