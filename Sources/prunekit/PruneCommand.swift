@@ -21,7 +21,7 @@ struct PruneCommand: ParsableCommand {
             Calibration: one trajectory per prompt of --embeddings (prompt_embeds etc. may hold P prompts in \
             dimension 0; each becomes a batch-1 sample), initial noise drawn from --seed per prompt, target = the \
             unmasked model's final latents. Data-free criteria (magnitude, random) skip the calibration runs. \
-            ecodiff trains with EcoDiff's settings for the architecture (SDXL or FLUX). Progress goes to stderr; \
+            ecodiff trains with the architecture's EcoDiff settings (SDXL: EcoDiff's; FLUX: EcoDiff's objective with its SDXL gate and rates, see docs/decisions.md). Progress goes to stderr; \
             the plan table to stdout. See `prunekit criteria` for the criteria.
 
             Masks in and out: --masks FILE exports with the given binary masks (mask.<module key>, one 0/1 value per \

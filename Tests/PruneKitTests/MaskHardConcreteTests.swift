@@ -66,6 +66,34 @@ import Testing
         #expect(abs(gate.probabilityNonZero(Tensor([0], shape: [1])).item() - 0.87978) < 1e-4)
     }
 
+    @Test("smallestGate is the sample at the most negative noise: at λ₀ = 3, 0.9897 with SDXL's δ and 0.70 with FLUX's published δ")
+    func smallestGate() {
+        for gate in [HardConcrete.sdxl, HardConcrete.flux] {
+            for lambda: Float in [-1, 0.5, 3, 5] {
+                let sampled = gate.sample(Tensor([lambda], shape: [1]), uniform: Tensor([0], shape: [1])).item()
+                #expect(abs(gate.smallestGate(lambda: lambda) - sampled) < 1e-6, "δ \(gate.noiseBound), λ \(lambda)")
+            }
+        }
+        #expect(abs(HardConcrete.sdxl.smallestGate(lambda: 3) - 0.9897) < 1e-4)
+        #expect(abs(HardConcrete.flux.smallestGate(lambda: 3) - 0.70) < 0.01)
+    }
+
+    /// The failure of issue 18: with EcoDiff's published FLUX gate every unit can fall to 0.70 from the first
+    /// step, λ learn importance in a heavily perturbed model, and on the FLUX demo the learned head order was
+    /// unrelated to the measured damage of removing each head (docs/ecodiff-flux-diagnosis.md).
+    @Test("Every family's EcoDiff settings start mask training within 2 % of the unmasked model")
+    func settingsStartNearTheUnmaskedModel() {
+        for (name, settings) in [("sdxl", EcoDiffSettings.sdxl), ("flux", EcoDiffSettings.flux)] {
+            guard case .hardConcrete(let gate) = settings.parametrization else {
+                Issue.record("\(name): EcoDiff trains hard-concrete gates")
+                continue
+            }
+            #expect(gate.smallestGate(lambda: MaskSet.defaultInitialValue) >= 0.98, "\(name)")
+        }
+        guard case .hardConcrete(let published) = EcoDiffSettings.fluxPublished.parametrization else { return }
+        #expect(published.smallestGate(lambda: MaskSet.defaultInitialValue) < 0.98)
+    }
+
     @Test("The noise-free gate is the sample at u = ½")
     func noiseFree() {
         let lambda = Tensor([-2.5, -0.7, 0, 0.9, 2.5], shape: [5])

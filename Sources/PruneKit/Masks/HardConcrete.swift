@@ -68,6 +68,14 @@ public struct HardConcrete: Sendable, Equatable, Codable {
     /// The noise-free gate (u = ½, so n = 0): `clamp(sigmoid(λ/T)·(ζ − γ) + γ, 0, 1)`. `[n]` → `[n]`.
     public func noiseFreeGate(_ lambda: Tensor) -> Tensor { gate(lambda) }
 
+    /// The smallest value the gate of a unit with logit `lambda` can take, at the most negative noise:
+    /// how far from the unmasked model mask training can move a unit at that λ (EcoDiff's λ₀ = 3: SDXL's
+    /// δ = 0.5 gives 0.9897, FLUX's published δ = 0.1 gives 0.70).
+    public func smallestGate(lambda: Float) -> Float {
+        let logistic = 1 / (1 + Foundation.exp(-(lambda - noiseMagnitude) / temperature))
+        return min(max(logistic * (stretchUpper - stretchLower) + stretchLower, 0), 1)
+    }
+
     /// The offset of the expected-L0 term, `T·ln(−γ/ζ)` (≈ −1.990 with the defaults).
     public var l0Offset: Float { temperature * Foundation.log(-stretchLower / stretchUpper) }
 

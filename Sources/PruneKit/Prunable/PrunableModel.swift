@@ -112,8 +112,18 @@ public struct EcoDiffSettings: Sendable {
     /// EcoDiff's SDXL settings (hard-concrete with noise bound 0.5, L1 on λ with weight 0.5, rates 0.1).
     public static let sdxl = EcoDiffSettings(
         parametrization: .hardConcrete(.sdxl), objective: .sdxl, learningRates: MaskTrainer.sdxlLearningRates)
-    /// EcoDiff's FLUX settings (hard-concrete with noise bound 0.1, sigmoid L1 with weight 0.01).
+    /// PruneKit's FLUX settings: EcoDiff's FLUX objective (sigmoid L1 penalty with weight 0.01) trained with
+    /// the gate and learning rates of EcoDiff's SDXL setting (hard-concrete noise bound 0.5, rate 0.1 for every
+    /// kind). EcoDiff's published FLUX gate (δ = 0.1 with heads at rate 0.5, ``fluxPublished``) lets every gate
+    /// fall to 0.70 at λ₀ = 3, so λ learn unit importance in a model far from the one being pruned; on the FLUX
+    /// demo that ranked heads no better than chance against their measured removal damage
+    /// (docs/ecodiff-flux-diagnosis.md, docs/decisions.md).
     public static let flux = EcoDiffSettings(
+        parametrization: .hardConcrete(.sdxl), objective: .flux,
+        learningRates: [.attentionHead: 0.1, .feedForwardNeuron: 0.1, .modulationOutput: 0.1])
+    /// EcoDiff's published FLUX settings (hard-concrete with noise bound 0.1, sigmoid L1 with weight 0.01,
+    /// rates heads 0.5, neurons 0.1, modulation 0.5), for reproducing the paper's FLUX runs.
+    public static let fluxPublished = EcoDiffSettings(
         parametrization: .hardConcrete(.flux), objective: .flux, learningRates: MaskTrainer.fluxLearningRates)
 }
 
