@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PruneTensor", targets: ["PruneTensor"]),
         .library(name: "PruneNN", targets: ["PruneNN"]),
         .library(name: "PruneKit", targets: ["PruneKit"]),
+        .library(name: "PruneMPI", targets: ["PruneMPI"]),
         .library(name: "PruneTorchCheckpoint", targets: ["PruneTorchCheckpoint"]),
         .library(name: "PruneSDXL", targets: ["PruneSDXL"]),
         .library(name: "PruneFlux", targets: ["PruneFlux"]),
@@ -49,6 +50,9 @@ let package = Package(
         .systemLibrary(
             name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]),
 
         // The tensor engine: storage, layout, ops, reverse-mode autodiff, thread pool, safetensors I/O.
         .target(name: "PruneTensor", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
@@ -68,6 +72,9 @@ let package = Package(
 
         // The pruning core: schedulers, units and masks, criteria, objective, plan, surgery, export.
         .target(name: "PruneKit", dependencies: ["PruneNN", "PruneTensor", "PruneTorchCheckpoint"], swiftSettings: swiftSettings),
+
+        // Data-parallel pruning over MPI (Debian: libopenmpi-dev): PruneKit's ProcessGroup on MPI_COMM_WORLD.
+        .target(name: "PruneMPI", dependencies: ["CMPI", "PruneKit"], swiftSettings: swiftSettings),
 
         // Architecture adapters.
         .target(name: "PruneSDXL", dependencies: ["PruneKit", "PruneNN", "PruneTensor"], swiftSettings: swiftSettings),
@@ -100,7 +107,7 @@ let package = Package(
             name: "prunekit",
             dependencies: [
                 "PruneSDXL", "PruneFlux", "PruneKit", "PruneNN", "PruneTensor", "PrunePluginHost", "PruneDemo", "PrunePipelines", "PruneVAE",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PruneMPI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
 

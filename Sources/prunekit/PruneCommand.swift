@@ -277,15 +277,28 @@ struct PruneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let claim = try claimOutputs()
-        defer { claim.release() }
+        let group = try DataParallelLaunch.group()
+        try DataParallelLaunch.run(in: group) { try run(group: group) }
+    }
+
+    /// One rank's part of the run: every rank loads the model and learns from its shard of the calibration
+    /// prompts; rank 0 alone claims and writes the outputs, snapshots and report.
+    func run(group: any ProcessGroup) throws {
+        let claim = group.isLeader ? try claimOutputs() : nil
+        defer { claim?.release() }
         let criterion = try CriterionRegistry.current.criterion(named: criterionName)
         let plan = plan()
         for pattern in plan.include + plan.exclude { _ = try pattern.matches("") }  // bad regexes fail before any work
         let calibrates = criterion.requiresCalibration && unitFile == nil
+        if group.isDistributed, calibrates, !criterion.supportsDataParallelism {
+            throw CLIError.badOption(
+                "criterion \(criterion.name) cannot run data-parallel yet (its calibration statistics are not summed over ranks): "
+                    + "run it in one process, without mpirun")
+        }
+        if group.isDistributed { printProgress("data-parallel run: \(group.size) ranks; rank 0 writes the outputs") }
 
         // A pipeline's text encoders run (and are released) before the denoiser is loaded.
-        let encodedPrompts = calibrates ? try pipelinePromptConditionings() : nil
+        let encodedPrompts = calibrates ? try pipelinePromptConditionings(group: group) : nil
         let loaded = try loadModel()
         // A masks file may name any unit; criteria and scores files work on the --units kinds.
         let groups = masks != nil ? loaded.unitGroups : try units.groups(of: loaded)
@@ -293,7 +306,8 @@ struct PruneCommand: ParsableCommand {
         let pruningStart = Date()
         // --masks / --scores replace the criterion: read and checked against the model before any other work.
         let given = try unitFileSelection(groups: groups, shapes: parameters.mapValues(\.shape), plan: plan)
-        let calibration = calibrates ? try calibrationSamples(for: loaded, encodedPrompts: encodedPrompts) : []
+        let (calibration, shard) = calibrates
+            ? try calibrationSamples(for: loaded, encodedPrompts: encodedPrompts, group: group) : ([], nil)
         var lossHistory: [LossPoint] = []
 
         let name = given?.name ?? criterion.name
@@ -311,7 +325,7 @@ struct PruneCommand: ParsableCommand {
                         iteration: iteration.iteration, total: iteration.loss, reconstruction: iteration.reconstruction,
                         penalty: iteration.penalty, kept: iteration.kept))
             })
-        let context = ScoringContext(
+        var context = ScoringContext(
             groups: groups, parameters: parameters, calibration: calibration, seed: seed, model: loaded, training: training,
             progress: { progress in
                 let share = progress.total > 0 ? " \(progress.completed)/\(progress.total)" : ""
@@ -325,8 +339,11 @@ struct PruneCommand: ParsableCommand {
                 }
                 printProgress("\(name)\(share): \(progress.message)\(eta)")
             })
+        context.shard = shard
         if given == nil { printProgress("\(name): scoring \(groups.count) modules") }
         let scores = given == nil ? try criterion.scores(in: context) : nil
+        // The other ranks' part ends with the scores, which every rank holds alike.
+        guard group.isLeader else { return }
         let result = try given?.result ?? plan.select(scores: scores!, groups: groups, shapes: context.shapes)
         print(result.text)
 
@@ -352,7 +369,7 @@ struct PruneCommand: ParsableCommand {
             let run = PruningReportWriter.Run(
                 command: (["prunekit"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
                 modelName: modelDirectory ?? "", criterion: name, target: target ?? result.removedShare, seed: seed,
-                calibrationPrompts: calibration.count,
+                calibrationPrompts: shard?.promptCount ?? 0,
                 sampling: try demoSampling(for: demo), pruningSeconds: Date().timeIntervalSince(pruningStart), modules: result.rows,
                 loss: lossHistory, samplesPerPrompt: reportSamples)
             let pruned = try DemoModelDirectory.load(outputDirectory)
@@ -369,7 +386,7 @@ struct PruneCommand: ParsableCommand {
                 original: loaded,
                 pruning: .init(
                     command: (["prunekit"] + CommandLine.arguments.dropFirst()).joined(separator: " "), criterion: name,
-                    target: target ?? result.removedShare, seed: seed, calibrationPrompts: calibration.count, pruningSeconds: Date().timeIntervalSince(pruningStart),
+                    target: target ?? result.removedShare, seed: seed, calibrationPrompts: shard?.promptCount ?? 0, pruningSeconds: Date().timeIntervalSince(pruningStart),
                     modules: result.rows, loss: lossHistory, originalParameters: manifest.source.parameterCount,
                     prunedParameters: manifest.parameterCount, architecture: manifest.architecture),
                 to: reportDirectory, replacing: replacesOutputs)
@@ -420,13 +437,17 @@ struct PruneCommand: ParsableCommand {
 
     /// `--prompts` encoded by the text encoders of `--model` when it is a pipeline folder or an SDXL single file
     /// (not a demo model, which encodes its own); nil otherwise.
-    func pipelinePromptConditionings() throws -> [PromptConditioning]? {
+    /// In a data-parallel run only this rank's prompts (``CalibrationShard/ownedPrompts``) are encoded.
+    func pipelinePromptConditionings(group: any ProcessGroup = SingleProcessGroup.shared) throws -> ShardedConditionings? {
         guard let path = prompts, let modelPath = modelDirectory, !DemoModelDirectory.isDemoModel(modelPath),
             PipelineTextConditioning.canLoad(modelPath)
         else { return nil }
-        return try PipelinePrompts.encode(
-            try promptLines(path), model: modelPath,
+        let lines = try promptLines(path)
+        let shard = CalibrationShard(group: group, promptCount: lines.count)
+        let owned = try PipelinePrompts.encode(
+            shard.ownedPrompts.map { lines[$0] }, model: modelPath,
             options: .init(negativePrompt: negativePrompt, maxSequenceLength: maxSequenceLength, tokenizer: tokenizer))
+        return ShardedConditionings(owned: owned, promptCount: lines.count)
     }
 
     /// The prompts of the `--prompts` file.
@@ -438,13 +459,40 @@ struct PruneCommand: ParsableCommand {
 
     /// One calibration sample per prompt of `--embeddings`, `--prompts` (`encodedPrompts` when a pipeline encoded
     /// them already) or `--random-prompts`, targets included.
+    ///
+    /// In a data-parallel run each rank builds the samples of its own prompts only (``CalibrationShard``); a
+    /// pipeline's prompts arrive encoded for this rank alone.
+    /// - Returns: this rank's samples and the shard they belong to.
     func calibrationSamples(
-        for model: any PrunableModel, encodedPrompts: [PromptConditioning]? = nil
-    ) throws -> [CalibrationSample<AnyDenoisingTrajectory>] {
-        let conditionings: [PromptConditioning]
+        for model: any PrunableModel, encodedPrompts: ShardedConditionings? = nil, group: any ProcessGroup = SingleProcessGroup.shared
+    ) throws -> ([CalibrationSample<AnyDenoisingTrajectory>], CalibrationShard) {
+        let owned: [PromptConditioning]
+        let shard: CalibrationShard
         if let encodedPrompts {
-            conditionings = encodedPrompts
-        } else if let embeddings {
+            shard = CalibrationShard(group: group, promptCount: encodedPrompts.promptCount)
+            owned = encodedPrompts.owned
+        } else {
+            let conditionings = try allConditionings(for: model)
+            shard = CalibrationShard(group: group, promptCount: conditionings.count)
+            owned = shard.ownedPrompts.map { conditionings[$0] }
+        }
+        guard shard.promptCount >= group.size else {
+            throw CLIError.badOption(
+                "\(group.size) ranks but \(shard.promptCount) calibration prompts: every rank needs at least one prompt (use fewer ranks)")
+        }
+        let samples = try model.calibrationSamples(
+            prompts: owned, promptIndices: shard.ownedPrompts, settings: try trajectorySettings(), seed: seed
+        ) { index in
+            printProgress("calibration prompt \(index + 1)/\(owned.count)")
+        }
+        return (samples, shard)
+    }
+
+    /// Every calibration prompt's conditioning from `--embeddings`, `--prompts` (a demo model encodes its own),
+    /// the demo's prompts or `--random-prompts`.
+    func allConditionings(for model: any PrunableModel) throws -> [PromptConditioning] {
+        let conditionings: [PromptConditioning]
+        if let embeddings {
             conditionings = try PruneCalibration.Embeddings(path: embeddings).conditionings(for: model)
         } else if let path = self.prompts {
             if let encoder = model as? any PromptEncoding {
@@ -466,10 +514,14 @@ struct PruneCommand: ParsableCommand {
             throw CLIError.badOption(
                 "criterion \(criterionName) needs calibration prompts: give --embeddings FILE, --prompts FILE (models with a text encoder) or --random-prompts N (bench models)")
         }
-        return try model.calibrationSamples(prompts: conditionings, settings: try trajectorySettings(), seed: seed) { index in
-            printProgress("calibration prompt \(index + 1)/\(conditionings.count)")
-        }
+        return conditionings
     }
+}
+
+/// Encoded calibration prompts of one rank: its own (in ``CalibrationShard/ownedPrompts`` order) of `promptCount`.
+struct ShardedConditionings {
+    var owned: [PromptConditioning]
+    var promptCount: Int
 }
 
 /// The weight type of an export.

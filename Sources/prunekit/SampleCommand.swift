@@ -46,7 +46,9 @@ struct SampleCommand: ParsableCommand {
     }
 }
 
-/// A progress line on standard error (standard output stays machine-readable).
+/// A progress line on standard error (standard output stays machine-readable); in a data-parallel run only
+/// rank 0 prints.
 func printProgress(_ message: String) {
+    guard DataParallelLaunch.printsProgress else { return }
     FileHandle.standardError.write(Data("\(message)\n".utf8))
 }

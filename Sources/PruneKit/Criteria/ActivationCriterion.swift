@@ -30,6 +30,7 @@ import PruneTensor
 public struct ActivationCriterion: PruningCriterion {
     public var name: String { "activation" }
     public var summary: String { "Wanda-style Σ ‖X_j‖·|W_:j| over each unit's consumer columns (needs calibration)" }
+    public var supportsDataParallelism: Bool { true }
 
     public init() {}
 
@@ -68,6 +69,15 @@ public struct ActivationCriterion: PruningCriterion {
                         ScoringProgress(criterion: name, completed: completed, total: total, message: "sample \(sampleIndex) step \(step.index)"))
                     return .proceed
                 }
+            }
+        }
+        if context.calibrationShard.group.isDistributed {
+            // Σ a² adds over prompts: sum both maps over the ranks (block sums flattened by unit).
+            try context.sumOverRanks(&squares)
+            var blocks = blockSquares.mapValues { units in units.keys.sorted().map { units[$0]! } }
+            try context.sumOverRanks(&blocks)
+            for (module, units) in blockSquares {
+                blockSquares[module] = Dictionary(uniqueKeysWithValues: zip(units.keys.sorted(), blocks[module]!))
             }
         }
         var scores = UnitScores()

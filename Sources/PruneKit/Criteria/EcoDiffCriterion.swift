@@ -13,7 +13,7 @@ import PruneTensor
 ///
 /// The trainer's mask-noise seed is the context's seed (``MaskTrainingSchedule/seed`` is replaced).
 /// With ``lambdas`` set, the criterion skips training and scores those λ (e.g. a resumed or loaded mask
-/// checkpoint). Training runs in the shared ``MaskTrainer/run(_:criterion:checkpointing:progress:onIteration:)``:
+/// checkpoint). Training runs in the shared ``MaskTrainer/run(_:shard:criterion:checkpointing:progress:onIteration:)``:
 /// `scores` configures the criterion for the context (``configured(for:)``: the model's EcoDiff settings when the
 /// context carries a model, then ``ScoringContext/training``'s epochs, learning rate and β) and trains with the
 /// context's snapshots, resume and iteration callback; ``learnLambdas(in:checkpointing:onIteration:)`` trains
@@ -43,6 +43,7 @@ public struct EcoDiffCriterion: PruningCriterion {
     public var name: String { "ecodiff" }
     public var summary: String { "EcoDiff learned end-to-end hard-concrete mask logits λ (needs calibration)" }
     public var trainsMasks: Bool { true }
+    public var supportsDataParallelism: Bool { true }
 
     /// EcoDiff's SDXL settings by default.
     public init(

@@ -46,18 +46,18 @@ extension EcoDiffCriterion {
     }
 
     /// Learns λ on `context`'s calibration samples with this criterion's settings as they stand (mask noise seeded
-    /// by the context's seed) through ``MaskTrainer/run(_:criterion:checkpointing:progress:onIteration:)``:
+    /// by the context's seed) through ``MaskTrainer/run(_:shard:criterion:checkpointing:progress:onIteration:)``:
     /// progress to `context.progress`, each iteration to `onIteration` (which may throw to stop the run; the
     /// last checkpoint then stays), snapshots and resume as `checkpointing` says.
     /// - Returns: λ by module key, `[units]` each.
-    /// - Throws: as ``MaskTrainer/run(_:criterion:checkpointing:progress:onIteration:)``.
+    /// - Throws: as ``MaskTrainer/run(_:shard:criterion:checkpointing:progress:onIteration:)``.
     public func learnLambdas(
         in context: ScoringContext, checkpointing: MaskTrainingCheckpointing? = nil, onIteration: (MaskTrainingIteration) throws -> Void = { _ in }
     ) throws -> [String: [Float]] {
         try context.requireCalibration(for: name)
         var trainer = makeTrainer(groups: context.groups, seed: context.seed)
         return try trainer.run(
-            context.calibration, criterion: name, checkpointing: checkpointing, progress: context.progress, onIteration: onIteration)
+            context.calibration, shard: context.calibrationShard, criterion: name, checkpointing: checkpointing, progress: context.progress, onIteration: onIteration)
     }
 
     /// The share of units whose λ is positive (``MaskTrainer/keptFraction(_:)``).

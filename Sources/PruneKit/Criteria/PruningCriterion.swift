@@ -20,6 +20,10 @@ public protocol PruningCriterion: Sendable {
     /// Whether ``scores(in:)`` learns masks with ``MaskTrainer`` and so honours ``ScoringContext/training``'s
     /// snapshots and resume (callers claim a checkpoint file only then).
     var trainsMasks: Bool { get }
+    /// Whether ``scores(in:)`` gives the same scores when ``ScoringContext/calibration`` holds one rank's shard
+    /// of the prompts (``ScoringContext/shard``): it sums what it gathers over the ranks
+    /// (``ScoringContext/sumOverRanks(_:)``, ``MaskTrainer/train(_:shard:fromEpoch:prompt:onPrompt:)``).
+    var supportsDataParallelism: Bool { get }
     /// One score per unit of every group of `context.groups`, keyed by module key.
     /// - Throws: ``CriterionError`` (missing parameters or calibration data), trajectory errors.
     func scores(in context: ScoringContext) throws -> UnitScores
@@ -30,6 +34,8 @@ extension PruningCriterion {
     public var requiresCalibration: Bool { true }
     /// Criteria learn no masks unless they say otherwise.
     public var trainsMasks: Bool { false }
+    /// Data-free criteria read no prompts, so shards change nothing; calibrating ones must say they sum.
+    public var supportsDataParallelism: Bool { !requiresCalibration }
 }
 
 /// Scores per module key, `[unitCount]` each; higher = more important to keep.
@@ -116,6 +122,12 @@ public struct ScoringContext {
     public var model: (any PrunableModel)?
     /// How a criterion that learns masks trains: epochs, learning rate, β, snapshots, resume, per-iteration callback.
     public var training: MaskTrainingOptions
+    /// With data parallelism: the process group and the number of prompts over all ranks, ``calibration`` holding
+    /// this rank's (``CalibrationShard/ownedPrompts``); `nil`: one process holds every prompt.
+    public var shard: CalibrationShard?
+
+    /// ``shard``, or one process holding ``calibration``.
+    public var calibrationShard: CalibrationShard { shard ?? .single(promptCount: calibration.count) }
 
     public init(
         groups: [UnitGroup], parameters: [String: Tensor], shapes: [String: [Int]]? = nil,
@@ -163,7 +175,7 @@ public struct ScoringContext {
 
     /// Throws unless calibration samples are present.
     func requireCalibration(for criterion: String) throws(CriterionError) {
-        guard !calibration.isEmpty else { throw .missingCalibration(criterion: criterion) }
+        guard calibrationShard.promptCount > 0 else { throw .missingCalibration(criterion: criterion) }
     }
 }
 

@@ -41,6 +41,7 @@ public struct TaylorCriterion: PruningCriterion {
     public var threshold: Float?
 
     public var name: String { "taylor" }
+    public var supportsDataParallelism: Bool { true }
     public var summary: String {
         "Diff-Pruning first-order Taylor |Σ θ·∂L/∂θ| per unit over steps until L < thr·L_max (needs calibration)"
     }
@@ -82,6 +83,7 @@ public struct TaylorCriterion: PruningCriterion {
             }
         }
         probes.zeroGradients()
+        try context.sumOverRanks(&totals)
         return UnitScores(totals.mapValues { $0.map { Float(abs($0)) } })
     }
 }

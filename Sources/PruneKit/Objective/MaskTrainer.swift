@@ -41,7 +41,8 @@ public struct MaskTrainingEvent: Sendable {
 
 /// Learns the masks of a ``MaskSet``: for each epoch and prompt, accumulate the objective's λ gradient;
 /// every ``MaskTrainingSchedule/accumulationSteps`` prompts (and at the end of an epoch) take one AdamW
-/// step and clear the gradients.
+/// step and clear the gradients. Each prompt's gradient is taken alone and the prompts' gradients are added
+/// in prompt order (``MaskGradientSum``), which a data-parallel run reproduces bit for bit.
 ///
 /// Each prompt's loss carries its own β·R, so the penalty's gradient counts once per prompt of a batch,
 /// as in EcoDiff. EcoDiff steps when `prompt index % 4 == 0` (after prompts 0, 4, 8, …); this steps after
@@ -104,6 +105,7 @@ public struct MaskTrainer {
         precondition(firstPrompt >= 0 && firstPrompt % schedule.accumulationSteps == 0, "resume at an optimizer-step boundary")
         var epochMeans: [ObjectiveValue] = []
         masks.zeroGradients()
+        var gradients = MaskGradientSum()
         for epoch in firstEpoch..<Swift.max(firstEpoch, schedule.epochs) {
             var pending = 0
             var sum = ObjectiveValue(reconstruction: 0, penalty: 0, total: 0)
@@ -112,9 +114,11 @@ public struct MaskTrainer {
                 let value = try objective.accumulateGradients(
                     sample.trajectory, noise: sample.noise, target: sample.target, masks: masks,
                     maskNoise: schedule.maskNoise(epoch: epoch, prompt: index))
+                gradients.takePrompt(from: masks)
                 pending += 1
                 let stepNow = pending == schedule.accumulationSteps || index == samples.count - 1
                 if stepNow {
+                    gradients.install(into: masks)
                     optimizer.step()
                     masks.zeroGradients()
                     pending = 0

@@ -2,7 +2,7 @@ import Foundation
 import PruneNN
 import PruneTensor
 
-/// The resumable state of a mask-learning run (``MaskTrainer/run(_:criterion:checkpointing:progress:onIteration:)``,
+/// The resumable state of a mask-learning run (``MaskTrainer/run(_:shard:criterion:checkpointing:progress:onIteration:)``,
 /// EcoDiff's or any other criterion's), written atomically as one safetensors file after optimizer steps: λ per
 /// module (`lambda.<module key>`), the AdamW moments (`exp_avg.…`, `exp_avg_sq.…`), and in the metadata the
 /// optimizer step count, the next (epoch, prompt) to run, and the run's identity — model, embeddings, seed, steps

@@ -76,17 +76,24 @@ extension MaskTrainer {
     /// run: the last snapshot stays). Every `checkpointing.everySteps` optimizer steps a
     /// ``MaskTrainingCheckpoint`` is written atomically; the file is removed once training completes.
     ///
+    /// With a distributed `shard` (see ``train(_:shard:fromEpoch:prompt:onPrompt:)``) `samples` are this rank's;
+    /// every rank reads a resumed checkpoint (its path must be visible to all), and rank 0 alone writes snapshots
+    /// and removes the file at the end. Progress and `onIteration` run on every rank with the same values.
+    ///
     /// - Parameter criterion: the criterion's name, for progress and errors.
     /// - Returns: λ by module key, `[units]` each.
     /// - Throws: ``CriterionError/missingCalibration(criterion:)``, ``CriterionError/nonFiniteLoss(criterion:value:epoch:prompt:checkpoint:)``
     ///   (the last snapshot is kept), ``MaskTrainingCheckpointError`` for a snapshot of another run, training errors.
     public mutating func run<Trajectory: DenoisingTrajectory>(
-        _ samples: [CalibrationSample<Trajectory>], criterion: String, checkpointing: MaskTrainingCheckpointing? = nil,
-        progress: (ScoringProgress) -> Void = { _ in }, onIteration: (MaskTrainingIteration) throws -> Void = { _ in }
+        _ samples: [CalibrationSample<Trajectory>], shard: CalibrationShard? = nil, criterion: String,
+        checkpointing: MaskTrainingCheckpointing? = nil, progress: (ScoringProgress) -> Void = { _ in },
+        onIteration: (MaskTrainingIteration) throws -> Void = { _ in }
     ) throws -> [String: [Float]] {
-        guard !samples.isEmpty else { throw CriterionError.missingCalibration(criterion: criterion) }
+        let shard = shard ?? .single(promptCount: samples.count)
+        guard shard.promptCount > 0 else { throw CriterionError.missingCalibration(criterion: criterion) }
         let masks = self.masks
-        let prompts = samples.count
+        let prompts = shard.promptCount
+        let writesFiles = shard.group.isLeader
         var (firstEpoch, firstPrompt) = (0, 0)
         if let checkpointing, checkpointing.resume, FileManager.default.fileExists(atPath: checkpointing.path) {
             let saved = try MaskTrainingCheckpoint.load(path: checkpointing.path, expecting: checkpointing.identity)
@@ -105,7 +112,7 @@ extension MaskTrainer {
             ScoringProgress(
                 criterion: criterion, completed: 0, total: 0,
                 message: "training \(masks.unitCount) masks, \(schedule.epochs) epochs × \(prompts) prompts"))
-        try train(samples, fromEpoch: firstEpoch, prompt: firstPrompt) { event in
+        try train(samples, shard: shard, fromEpoch: firstEpoch, prompt: firstPrompt) { event in
             completed += 1
             let iteration = MaskTrainingIteration(
                 iteration: completed, total: total, epoch: event.epoch, prompt: event.prompt, loss: event.value.total,
@@ -121,7 +128,7 @@ extension MaskTrainer {
                     criterion: criterion, value: event.value.total, epoch: event.epoch, prompt: event.prompt,
                     checkpoint: checkpointing.flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0.path : nil })
             }
-            if let checkpointing, let optimizerState = event.optimizerState, checkpointing.everySteps > 0 {
+            if writesFiles, let checkpointing, let optimizerState = event.optimizerState, checkpointing.everySteps > 0 {
                 stepsSinceSave += 1
                 if stepsSinceSave >= checkpointing.everySteps {
                     stepsSinceSave = 0
@@ -134,7 +141,7 @@ extension MaskTrainer {
             }
         }
         masks.zeroGradients()
-        if let checkpointing { try? FileManager.default.removeItem(atPath: checkpointing.path) }
+        if writesFiles, let checkpointing { try? FileManager.default.removeItem(atPath: checkpointing.path) }
         return masks.lambdas.mapValues { $0.scalars() }
     }
 
@@ -157,10 +164,10 @@ extension ScoringContext {
     /// Runs `trainer` on this context's calibration samples with its ``training`` options (snapshots, resume,
     /// `onIteration`) and ``progress``: what a mask-learning criterion calls from ``PruningCriterion/scores(in:)``.
     /// - Returns: λ by module key, `[units]` each.
-    /// - Throws: as ``MaskTrainer/run(_:criterion:checkpointing:progress:onIteration:)``.
+    /// - Throws: as ``MaskTrainer/run(_:shard:criterion:checkpointing:progress:onIteration:)``.
     public func trainMasks(_ trainer: inout MaskTrainer, criterion: String) throws -> [String: [Float]] {
         try trainer.run(
-            calibration, criterion: criterion, checkpointing: training.checkpointing, progress: progress,
+            calibration, shard: calibrationShard, criterion: criterion, checkpointing: training.checkpointing, progress: progress,
             onIteration: training.onIteration)
     }
 }

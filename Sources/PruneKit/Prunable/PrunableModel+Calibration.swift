@@ -5,15 +5,20 @@ extension PrunableModel {
     /// drawn from ``CalibrationSeeds/noise(_:prompt:)`` and, with `withTargets`, the unmasked model's final
     /// latents as the reconstruction target (otherwise the noise stands in; data-free criteria never read it).
     ///
-    /// - Parameter onPrompt: called with the index of each prompt once its sample is ready.
+    /// - Parameters:
+    ///   - promptIndices: the run-wide index of each of `prompts`, which seeds its noise (default `0..<prompts.count`);
+    ///     a rank of a data-parallel run passes its ``CalibrationShard/ownedPrompts`` so its samples equal those a
+    ///     single process would draw for the same prompts.
+    ///   - onPrompt: called with the position in `prompts` of each prompt once its sample is ready.
     /// - Throws: ``PrunableModelError`` for missing conditioning or bad settings; the model's errors.
     public func calibrationSamples(
-        prompts: [PromptConditioning], settings: TrajectorySettings, seed: UInt64, withTargets: Bool = true,
+        prompts: [PromptConditioning], promptIndices: [Int]? = nil, settings: TrajectorySettings, seed: UInt64, withTargets: Bool = true,
         onPrompt: (Int) -> Void = { _ in }
     ) throws -> [CalibrationSample<AnyDenoisingTrajectory>] {
+        precondition(promptIndices == nil || promptIndices!.count == prompts.count, "one index per prompt")
         var samples: [CalibrationSample<AnyDenoisingTrajectory>] = []
         for (index, conditioning) in prompts.enumerated() {
-            let promptSeed = CalibrationSeeds.noise(seed, prompt: index)
+            let promptSeed = CalibrationSeeds.noise(seed, prompt: promptIndices?[index] ?? index)
             let prepared = try trajectory(conditioning: conditioning, settings: settings, seed: promptSeed &+ 1)
             let noise = Tensor.randomNormal(prepared.noiseShape, seed: promptSeed)
             let target = withTargets ? try EcoDiffObjective.target(of: prepared.trajectory, noise: noise) : noise
