@@ -113,7 +113,7 @@ let package = Package(
 
         // Engine benchmarks: matmul, conv2d, attention and element-wise throughput against raw sgemm.
         .executableTarget(
-            name: "PruneBenchmarks", dependencies: ["PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor", "CBLAS"],
+            name: "PruneBenchmarks", dependencies: ["PruneSDXL", "PruneFlux", "PruneNN", "PruneTensor", "PruneKit", "PruneMPI", "CBLAS"],
             swiftSettings: swiftSettings),
 
         // Writes a real-size text encoder with seeded random 16-bit weights and runs one forward, for peak-RSS

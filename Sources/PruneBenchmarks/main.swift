@@ -19,9 +19,9 @@ struct Options {
     var groups: Set<String> = []
 
     /// Every benchmark group, in running order.
-    static let allGroups = ["loading", "matmul", "conv2d", "attention", "elementwise", "models", "objective"]
-    /// Groups that run only when named with `--only` (they take minutes).
-    static let optInGroups: Set<String> = ["objective"]
+    static let allGroups = ["loading", "matmul", "conv2d", "attention", "elementwise", "models", "objective", "allreduce"]
+    /// Groups that run only when named with `--only` (they take minutes, or need an MPI launch).
+    static let optInGroups: Set<String> = ["objective", "allreduce"]
 
     /// Whether `group` was selected.
     func runs(_ group: String) -> Bool {
@@ -33,8 +33,9 @@ struct Options {
           --quick       small sizes, one iteration (smoke test)
           --json PATH   also write the results as JSON to PATH
           --only GROUP  run only GROUP (loading, matmul, conv2d, attention, elementwise, models,
-                        objective); repeatable. `objective` (peak memory of one mask-learning
-                        iteration at T = 2, 8, 32, checkpointed and not) runs only when named.
+                        objective, allreduce); repeatable. `objective` (peak memory of one mask-learning
+                        iteration at T = 2, 8, 32, checkpointed and not) runs only when named;
+                        `allreduce` (a data-parallel step's all-reduce) runs alone, under mpirun.
           --samples     print every timed sample, not just the median
         The thread count follows PRUNEKIT_THREADS (default: all active processors).
         """
@@ -84,6 +85,7 @@ if CommandLine.arguments.count >= 2, ComparisonCommand.names.contains(CommandLin
     ComparisonCommand.main(Array(CommandLine.arguments.dropFirst()))
 }
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+if options.groups.contains("allreduce") { AllReduceBenchmark.run() }
 var policy = options.quick ? TimingPolicy.quick : .full
 policy.printsSamples = options.printsSamples
 let info = RunInfo(

@@ -14,6 +14,9 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     private var finalized = false
+    /// Sums made so far and the seconds spent in them on this rank (waiting for slower ranks included).
+    public private(set) var reductions = 0
+    public private(set) var reductionSeconds = 0.0
 
     /// Whether `environment` shows an MPI launcher: Open MPI's `mpirun` (`OMPI_COMM_WORLD_SIZE`), PMIx
     /// (`PMIX_RANK`: Open MPI 4 and `srun --mpi=pmix`) or PMI-1/2 (`PMI_RANK`, `PMI_SIZE`).
@@ -39,6 +42,8 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     }
 
     public func allReduceSum(_ values: inout [Float]) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { record(since: start) }
         try values.withUnsafeMutableBufferPointer { buffer in
             for start in stride(from: 0, to: buffer.count, by: Self.chunk) {
                 let count = Swift.min(Self.chunk, buffer.count - start)
@@ -48,6 +53,8 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     }
 
     public func allReduceSum(_ values: inout [Double]) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { record(since: start) }
         try values.withUnsafeMutableBufferPointer { buffer in
             for start in stride(from: 0, to: buffer.count, by: Self.chunk) {
                 let count = Swift.min(Self.chunk, buffer.count - start)
@@ -67,6 +74,11 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         guard !finalized else { return }
         finalized = true
         MPI_Finalize()
+    }
+
+    private func record(since start: UInt64) {
+        reductions += 1
+        reductionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// Elements per MPI call (counts are C ints).

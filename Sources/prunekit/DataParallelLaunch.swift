@@ -27,14 +27,20 @@ enum DataParallelLaunch {
 
     /// Runs `body` as this rank's part of the run. In a distributed run an error on any rank ends every rank
     /// (`MPI_Abort`, exit status 1, the message naming the rank) instead of leaving the others waiting in a
-    /// collective; MPI is finalised after `body`.
+    /// collective; rank 0 prints the time it spent in all-reduces, and MPI is finalised after `body`.
     static func run(in group: any ProcessGroup, _ body: () throws -> Void) throws {
         guard let mpi = group as? MPIProcessGroup else { return try body() }
+        let start = Date()
         do {
             try body()
         } catch {
             mpi.abort(message: "Error: \(error)", code: 1)
         }
+        let seconds = Date().timeIntervalSince(start)
+        printProgress(
+            String(
+                format: "data-parallel: %d all-reduces took %.3f s on rank 0 (waiting for other ranks included), %.2f %% of its %.1f s",
+                mpi.reductions, mpi.reductionSeconds, 100 * mpi.reductionSeconds / max(seconds, 1e-9), seconds))
         mpi.finalize()
     }
 }
