@@ -88,6 +88,8 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Image width in pixels (SDXL default: sample_size × 8; FLUX: 1024).") var width: Int?
     @Option(help: "Seed of the calibration noise and of the criterion.") var seed: UInt64 = 0
     @Option(help: "ecodiff: passes over the calibration prompts.") var epochs: Int = 4
+    @Option(help: "ecodiff: prompts whose gradients make one optimizer step (default: EcoDiff's 4). Under mpirun at most this many ranks learn at once; more prompts per step means fewer, larger steps, which changes the result.")
+    var promptsPerStep: Int?
     @Option(help: "ecodiff: the sparsity penalty's weight β (default: EcoDiff's for the architecture, SDXL 0.5, FLUX 0.01).")
     var penaltyWeight: Float?
     @Option(help: "ecodiff: one learning rate for every unit kind (default: EcoDiff's per-kind rates).")
@@ -150,6 +152,9 @@ struct PruneCommand: ParsableCommand {
         if let randomPrompts, randomPrompts < 1 { throw ValidationError("--random-prompts must be at least 1, got \(randomPrompts)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let promptsPerStep, !(1...1_000_000).contains(promptsPerStep) {
+            throw ValidationError("--prompts-per-step must be in 1…1000000, got \(promptsPerStep)")
+        }
         if let penaltyWeight, !(penaltyWeight >= 0) { throw ValidationError("--penalty-weight must be 0 or more, got \(penaltyWeight)") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
         for (name, value) in [("--height", height), ("--width", width)] {
@@ -246,6 +251,7 @@ struct PruneCommand: ParsableCommand {
                 "prunekit.preset": preset ?? "none", "prunekit.seed": String(seed), "prunekit.steps": steps.map(String.init) ?? "default",
                 "prunekit.epochs": String(epochs), "prunekit.learning_rate": learningRate.map { String($0) } ?? "default",
                 "prunekit.penalty_weight": penaltyWeight.map { String($0) } ?? "default", "prunekit.units": units.description,
+                "prunekit.prompts_per_step": promptsPerStep.map(String.init) ?? "default",
             ])
     }
 
@@ -318,7 +324,7 @@ struct PruneCommand: ParsableCommand {
         // Every criterion gets the model and the same training options; those that learn masks train, snapshot
         // and resume through the shared MaskTrainer, the others ignore them.
         let training = MaskTrainingOptions(
-            epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight, checkpointing: writesCheckpoint ? checkpointing : nil,
+            epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight, promptsPerStep: promptsPerStep, checkpointing: writesCheckpoint ? checkpointing : nil,
             onIteration: { iteration in
                 lossHistory.append(
                     LossPoint(

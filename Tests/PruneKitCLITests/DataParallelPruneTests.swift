@@ -100,6 +100,31 @@ import Testing
         }
     }
 
+    @Test("With all 7 prompts in one optimizer step, 3 ranks learn what one process learns with that step, and 4 per step differs")
+    func promptsPerStep() throws {
+        let single = Self.temporaryPath("single-7")
+        let ranks = Self.temporaryPath("ranks-7")
+        let paper = Self.temporaryPath("paper")
+        defer {
+            for path in [single, ranks, paper] {
+                try? FileManager.default.removeItem(atPath: path)
+                try? FileManager.default.removeItem(atPath: path + ".scores.safetensors")
+            }
+        }
+        let step = ["--prompts-per-step", "7"]
+        let outcome = try CLIProcess.run(Self.arguments(criterion: "ecodiff", out: single) + step)
+        try #require(outcome.status == 0, "\(outcome.standardError)")
+        let run = try Self.runRanks(3, Self.arguments(criterion: "ecodiff", out: ranks) + step)
+        try #require(run.status == 0, "\(run.error)")
+        #expect(try Self.tensors(ranks + ".scores.safetensors") == Self.tensors(single + ".scores.safetensors"))
+        let fourPerStep = try CLIProcess.run(Self.arguments(criterion: "ecodiff", out: paper))
+        try #require(fourPerStep.status == 0, "\(fourPerStep.standardError)")
+        #expect(try Self.tensors(paper + ".scores.safetensors") != Self.tensors(single + ".scores.safetensors"))
+        let refused = try CLIProcess.run(Self.arguments(criterion: "ecodiff", out: paper + "-zero") + ["--prompts-per-step", "0"])
+        #expect(refused.status != 0)
+        #expect(refused.errorLines == ["Error: --prompts-per-step must be in 1…1000000, got 0"])
+    }
+
     @Test("More ranks than calibration prompts is refused with one error naming both counts")
     func moreRanksThanPrompts() throws {
         let out = Self.temporaryPath("too-many")

@@ -14,13 +14,15 @@ extension EcoDiffCriterion {
     }
 
     /// This criterion as `context` asks: the model's EcoDiff settings when the context carries a model (and
-    /// ``adaptsToModel``), then the context's ``MaskTrainingOptions`` (epochs, one learning rate, β) where set.
+    /// ``adaptsToModel``), then the context's ``MaskTrainingOptions`` (epochs, prompts per step, one learning rate, β)
+    /// where set.
     public func configured(for context: ScoringContext) -> EcoDiffCriterion {
         var criterion = self
         if adaptsToModel, let model = context.model {
             criterion = criterion.configured(settings: model.ecoDiffSettings, epochs: schedule.epochs)
         }
         if let epochs = context.training.epochs { criterion.schedule.epochs = epochs }
+        if let promptsPerStep = context.training.promptsPerStep { criterion.schedule.accumulationSteps = promptsPerStep }
         return criterion.configured(learningRate: context.training.learningRate, penaltyWeight: context.training.penaltyWeight)
     }
 

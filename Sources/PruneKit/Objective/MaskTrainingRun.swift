@@ -48,6 +48,9 @@ public struct MaskTrainingOptions {
     public var learningRate: Float?
     /// The sparsity penalty's weight β.
     public var penaltyWeight: Float?
+    /// Prompts whose gradients make one optimizer step (``MaskTrainingSchedule/accumulationSteps``; EcoDiff: 4).
+    /// A data-parallel run keeps at most this many ranks busy in mask learning.
+    public var promptsPerStep: Int?
     /// Periodic snapshots and resume; `nil`: none.
     public var checkpointing: MaskTrainingCheckpointing?
     /// Called after every iteration (after ``ScoringContext/progress``); may throw to stop the run, which keeps
@@ -55,12 +58,14 @@ public struct MaskTrainingOptions {
     public var onIteration: (MaskTrainingIteration) throws -> Void
 
     public init(
-        epochs: Int? = nil, learningRate: Float? = nil, penaltyWeight: Float? = nil, checkpointing: MaskTrainingCheckpointing? = nil,
-        onIteration: @escaping (MaskTrainingIteration) throws -> Void = { _ in }
+        epochs: Int? = nil, learningRate: Float? = nil, penaltyWeight: Float? = nil, promptsPerStep: Int? = nil,
+        checkpointing: MaskTrainingCheckpointing? = nil, onIteration: @escaping (MaskTrainingIteration) throws -> Void = { _ in }
     ) {
+        precondition(promptsPerStep.map { $0 >= 1 } ?? true, "at least one prompt per optimizer step")
         self.epochs = epochs
         self.learningRate = learningRate
         self.penaltyWeight = penaltyWeight
+        self.promptsPerStep = promptsPerStep
         self.checkpointing = checkpointing
         self.onIteration = onIteration
     }
