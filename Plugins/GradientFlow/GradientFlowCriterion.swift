@@ -41,6 +41,7 @@ final class GradientFlowCriterion: CriterionPlugin {
         "gradient-flow soft masks: K iterations of GraSP-style m·Hg scores driving a progressive mask flow (needs calibration)"
     }
     var needsCalibration: Bool { true }
+    var supportsDataParallelism: Bool { true }
 
     func scores(in context: ScoringContextView) throws -> [Float] {
         let groups = try context.groups()
@@ -91,7 +92,7 @@ final class GradientFlowCriterion: CriterionPlugin {
         return zip(masks, pressure).flatMap { mask, p in zip(mask, p).map { $0 + 1e-3 * (1 - $1) } }
     }
 
-    /// `∂L/∂m` at `masks`, summed over every step of every sample. With `record`, the masked run's
+    /// `∂L/∂m` at `masks`, summed over every step of every sample (of every rank). With `record`, the masked run's
     /// latents entering each step are stored in `entering`; otherwise they are read from it.
     private func maskGradient(
         _ context: ScoringContextView, groups: [UnitGroupInfo], masks: [[Float]], entering: inout [[HostTensor]], record: Bool,
@@ -100,6 +101,10 @@ final class GradientFlowCriterion: CriterionPlugin {
         let leaves = try zip(groups, masks).map { group, values in
             try HostTensor(values, shape: [group.unitCount], requiresGradient: true)
         }
+        // Each sample's gradient is read alone and added in double precision in sample order, so that a
+        // data-parallel run (a shard of the samples per rank, summed over ranks) rounds to the same floats: the
+        // finite difference below divides rounding differences by ε.
+        var sums = groups.map { [Double](repeating: 0, count: $0.unitCount) }
         for sample in 0..<(try context.sampleCount()) {
             let (steps, initial, target) = try context.sample(sample)
             if record { entering.append([]) }
@@ -111,9 +116,19 @@ final class GradientFlowCriterion: CriterionPlugin {
                 latents = try output.detached()
                 onStep()
             }
+            for (group, leaf) in leaves.enumerated() {
+                guard let gradient = try leaf.gradient()?.values() else { continue }
+                for unit in gradient.indices { sums[group][unit] += Double(gradient[unit]) }
+                try leaf.zeroGradient()
+            }
         }
-        return try zip(groups, leaves).map { group, leaf in
-            try leaf.gradient()?.values() ?? [Float](repeating: 0, count: group.unitCount)
+        // A data-parallel run holds a shard of the samples here: the sum over all of them is the sum over ranks.
+        var flat = Array(sums.joined())
+        try context.sumOverRanks(&flat)
+        var offset = 0
+        return sums.map { values in
+            defer { offset += values.count }
+            return flat[offset..<(offset + values.count)].map { Float($0) }
         }
     }
 

@@ -20,6 +20,8 @@ _Static_assert(PRUNE_HOST_SERVICES_MIN_SIZE <= sizeof(prune_host_services), "the
 // Services appended after ABI 1's first release lie after it, in the order they were appended.
 _Static_assert(offsetof(prune_host_services, builder_block_depth_key) >= PRUNE_HOST_SERVICES_MIN_SIZE,
                "builder_block_depth_key is appended after the first release's services");
+_Static_assert(offsetof(prune_host_services, scoring_sum_over_ranks) > offsetof(prune_host_services, builder_block_depth_key),
+               "scoring_sum_over_ranks is appended after builder_block_depth_key");
 
 /// The ABI version this copy of the header was compiled with (for diagnostics).
 uint32_t prune_plugin_header_abi_version(void) { return PRUNE_PLUGIN_ABI_VERSION; }

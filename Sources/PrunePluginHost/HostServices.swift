@@ -329,6 +329,20 @@ public enum HostServices {
                 return try sample.trajectory.step(latents, index: Int(step), masks: UnitMasks(unitMasks))
             }
         }
+        t.pointee.scoring_sum_over_ranks = { context, values, count in
+            Service.run {
+                let bridge = try ScoringBridge.table.object(context)
+                guard count >= 0, count <= Int64(Int32.max) * 16 else {
+                    throw ServiceFailure.invalidArgument("scoring_sum_over_ranks: count \(count) is outside 0…\(Int64(Int32.max) * 16)")
+                }
+                guard count > 0 else { return }
+                guard let values else { throw ServiceFailure.invalidArgument("scoring_sum_over_ranks: values is NULL for \(count) values") }
+                let buffer = UnsafeMutableBufferPointer(start: values, count: Int(count))
+                var sums = Array(buffer)
+                try bridge.context.calibrationShard.group.allReduceSum(&sums)
+                _ = buffer.update(fromContentsOf: sums)
+            }
+        }
         t.pointee.scoring_progress = { context, completed, total, message in
             Service.run {
                 let bridge = try ScoringBridge.table.object(context)

@@ -7,6 +7,8 @@ public struct PluginCriterion: PruningCriterion, @unchecked Sendable {
     public let name: String
     public let summary: String
     public let requiresCalibration: Bool
+    /// PRUNE_CRITERION_DATA_PARALLEL, or no calibration (a data-free criterion sees no shard).
+    public let supportsDataParallelism: Bool
     /// The plugin that provides it.
     public let plugin: LoadedPlugin
     private let vtable: UnsafePointer<prune_criterion>
@@ -25,12 +27,13 @@ public struct PluginCriterion: PruningCriterion, @unchecked Sendable {
         self.name = String(cString: name)
         summary = (v.summary.map { String(cString: $0) } ?? "") + " [plugin \(plugin.name) \(plugin.version)]"
         requiresCalibration = v.flags & PRUNE_CRITERION_NEEDS_CALIBRATION != 0
+        supportsDataParallelism = !requiresCalibration || v.flags & PRUNE_CRITERION_DATA_PARALLEL != 0
         self.plugin = plugin
         self.vtable = vtable
     }
 
     public func scores(in context: ScoringContext) throws -> UnitScores {
-        if requiresCalibration { guard !context.calibration.isEmpty else { throw CriterionError.missingCalibration(criterion: name) } }
+        if requiresCalibration { try context.requireCalibration(for: name) }
         let total = context.groups.reduce(0) { $0 + $1.unitCount }
         var scores = [Float](repeating: .nan, count: total)
         let bridge = ScoringBridge(context: context, criterion: name)

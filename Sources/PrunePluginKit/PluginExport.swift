@@ -81,7 +81,8 @@ public enum PluginExport {
         table.pointee.struct_size = UInt32(MemoryLayout<prune_criterion>.size)
         table.pointee.name = permanent(criterion.name)
         table.pointee.summary = permanent(criterion.summary)
-        table.pointee.flags = criterion.needsCalibration ? PRUNE_CRITERION_NEEDS_CALIBRATION : 0
+        table.pointee.flags = (criterion.needsCalibration ? PRUNE_CRITERION_NEEDS_CALIBRATION : 0)
+            | (criterion.supportsDataParallelism ? PRUNE_CRITERION_DATA_PARALLEL : 0)
         table.pointee.context = Unmanaged.passRetained(CriterionBox(criterion)).toOpaque()
         table.pointee.score = { context, scoring, scores, count in
             PluginBoundary.run {

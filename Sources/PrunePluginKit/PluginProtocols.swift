@@ -8,8 +8,15 @@ public protocol CriterionPlugin: AnyObject {
     var summary: String { get }
     /// Whether it reads calibration trajectories.
     var needsCalibration: Bool { get }
+    /// Whether it passes everything it sums over samples through ``ScoringContextView/sumOverRanks(_:)``, so
+    /// it may run data-parallel (PRUNE_CRITERION_DATA_PARALLEL; false unless it says so).
+    var supportsDataParallelism: Bool { get }
     /// Scores for every unit, group after group in `context.groups()` order.
     func scores(in context: ScoringContextView) throws -> [Float]
+}
+
+extension CriterionPlugin {
+    public var supportsDataParallelism: Bool { false }
 }
 
 /// A named configuration of an architecture plugin and its default trajectory.

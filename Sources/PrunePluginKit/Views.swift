@@ -87,6 +87,14 @@ public struct ScoringContextView {
         }
     }
 
+    /// Sums `values` over the ranks of a data-parallel run (`scoring_sum_over_ranks`); a host whose table predates
+    /// the service runs one process, where the sum is the values themselves.
+    public func sumOverRanks(_ values: inout [Double]) throws(PluginFailure) {
+        guard let sum = try Host.services().scoring_sum_over_ranks else { return }
+        let status = values.withUnsafeMutableBufferPointer { sum(pointer, $0.baseAddress, Int64($0.count)) }
+        try Host.check(status, "scoring_sum_over_ranks")
+    }
+
     /// Reports progress to the host.
     public func progress(completed: Int, total: Int, message: String) {
         _ = Host.table?.pointee.scoring_progress(pointer, Int64(completed), Int64(total), message)

@@ -74,18 +74,30 @@ import Testing
         return largest / max(scale, .leastNormalMagnitude)
     }
 
-    @Test("Each calibrating criterion over 2 and 3 ranks gives the single process's scores and exports its masks", arguments: ["ecodiff", "taylor", "activation"])
+    /// The gradient-flow plugin built next to the test bundle.
+    static var gradientFlowPlugin: String {
+        URL(fileURLWithPath: CLIProcess.executable).deletingLastPathComponent().appendingPathComponent("libGradientFlow.so").path
+    }
+
+    /// `arguments`, with the plugin that provides `criterion` when it is a plugin's.
+    static func argumentsLoadingPlugin(criterion: String, out: String) -> [String] {
+        arguments(criterion: criterion, out: out) + (criterion == "gradient-flow" ? ["--plugin", gradientFlowPlugin] : [])
+    }
+
+    @Test(
+        "Each calibrating criterion over 2 and 3 ranks gives the single process's scores and exports its masks",
+        arguments: ["ecodiff", "taylor", "activation", "gradient-flow"])
     func ranksMatchTheSingleProcess(criterion: String) throws {
         let single = Self.temporaryPath("single")
         defer { try? FileManager.default.removeItem(atPath: single); try? FileManager.default.removeItem(atPath: single + ".scores.safetensors") }
-        let outcome = try CLIProcess.run(Self.arguments(criterion: criterion, out: single))
+        let outcome = try CLIProcess.run(Self.argumentsLoadingPlugin(criterion: criterion, out: single))
         try #require(outcome.status == 0, "single process: \(outcome.standardError)")
         let expectedScores = try Self.tensors(single + ".scores.safetensors")
         let expectedMasks = try Self.tensors(single + "/masks.safetensors")
         for ranks in [2, 3] {
             let out = Self.temporaryPath("ranks\(ranks)")
             defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: out + ".scores.safetensors") }
-            let run = try Self.runRanks(ranks, Self.arguments(criterion: criterion, out: out))
+            let run = try Self.runRanks(ranks, Self.argumentsLoadingPlugin(criterion: criterion, out: out))
             try #require(run.status == 0, "\(ranks) ranks: \(run.error)")
             #expect(run.error.contains("data-parallel run: \(ranks) ranks"))
             let scores = try Self.tensors(out + ".scores.safetensors")

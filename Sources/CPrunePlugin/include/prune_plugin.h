@@ -167,6 +167,9 @@ typedef struct prune_scoring_context_opaque prune_scoring_context;
 
 /** Criterion flags. */
 #define PRUNE_CRITERION_NEEDS_CALIBRATION 1u
+/** The criterion passes everything it sums over calibration samples through host->scoring_sum_over_ranks, so it
+ *  may run data-parallel (mpirun): each rank's scoring context then holds that rank's samples only. */
+#define PRUNE_CRITERION_DATA_PARALLEL 2u
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Host services: the table the host hands to descriptor->initialize (host → plugin)              */
@@ -339,6 +342,14 @@ typedef struct prune_host_services {
      * of the list. Valid inside build_model.
      */
     prune_status (*builder_block_depth_key)(prune_model_builder *builder, const char *list_key, const char *config_key);
+    /**
+     * Sums `count` doubles in place over the ranks of a data-parallel run, so that statistics each rank gathered
+     * over its own samples become the statistics of all samples on every rank. Every rank must make the same
+     * calls with the same counts, in the same order; in a single process the values stay as they are. `values`
+     * may be NULL only when `count` is 0. Valid inside criterion->score; a criterion that sums everything it
+     * gathers over samples through it sets PRUNE_CRITERION_DATA_PARALLEL.
+     */
+    prune_status (*scoring_sum_over_ranks)(prune_scoring_context *context, double *values, int64_t count);
 } prune_host_services;
 /** The size of ABI 1's first services table: a plugin that calls no appended service may accept any host table
  *  at least this large (and must check PRUNE_HAS_FIELD before calling an appended one). */

@@ -174,7 +174,7 @@ public struct ScoringContext {
     }
 
     /// Throws unless calibration samples are present.
-    func requireCalibration(for criterion: String) throws(CriterionError) {
+    public func requireCalibration(for criterion: String) throws(CriterionError) {
         guard calibrationShard.promptCount > 0 else { throw .missingCalibration(criterion: criterion) }
     }
 }
