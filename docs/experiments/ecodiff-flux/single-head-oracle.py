@@ -3,7 +3,9 @@
 For every attention head of the model, writes a masks file that removes that head alone, runs
 `prunekit prune --masks … --report …` (export, reload, 72 prompts from the evaluation noise) and prints its strict
 adherence and PSNR to the original. Then prints, for each given scores file (`--save-scores` output), the Spearman
-rank correlation between the criterion's head scores and the measured damage.
+rank correlation between the criterion's head scores and the measured damage. The measurements are also written to
+`<work>/single-head-oracle.json` (the committed one beside this script is the FLUX demo's, for
+lambda-over-training.py).
 
     python docs/experiments/ecodiff-flux/single-head-oracle.py --prunekit .build-release/release/prunekit \
         --model Models/demo-flux --scores /tmp/e18/base.safetensors --work /tmp/oracle
@@ -57,6 +59,8 @@ def main():
             print(name, json.dumps(summary(data)), flush=True)
 
     keys = sorted(measured)
+    with open(os.path.join(args.work, "single-head-oracle.json"), "w") as file:
+        json.dump({f"{m}.{h}": summary(measured[(m, h)]) for m, h in keys}, file, indent=1)
     damage_adherence = [-summary(measured[k])["adherence"] for k in keys]
     damage_psnr = [-summary(measured[k])["psnr"] for k in keys]
     for path in args.scores:
