@@ -43,8 +43,8 @@ enum AllReduceBenchmark {
             let cases = try Self.cases()
             if group.isLeader {
                 print("all-reduce of one optimizer step's buffer over \(group.size) ranks (MPI_Allreduce, float32, in place), median of 21")
-                print("| configuration | units | buffer | ms per step |")
-                print("|---|---|---|---|")
+                print("| configuration | units | modules | buffer | ms per step |")
+                print("|---|---|---|---|---|")
             }
             for item in cases {
                 var buffer = [Float](repeating: 1, count: item.floats)
@@ -56,7 +56,10 @@ enum AllReduceBenchmark {
                 }
                 samples.sort()
                 if group.isLeader {
-                    print(String(format: "| %@ | %d | %.2f MB | %.3f |", item.name, item.units, Double(item.floats * 4) / 1e6, samples[samples.count / 2]))
+                    print(
+                        String(
+                            format: "| %@ | %d | %d | %.2f MB | %.3f |", item.name, item.units, item.modules, Double(item.floats * 4) / 1e6,
+                            samples[samples.count / 2]))
                 }
             }
             group.finalize()
