@@ -77,6 +77,12 @@ public struct FluxConfiguration: Codable, Sendable, Equatable {
     /// num_heads 24, depth 19, depth_single_blocks 38, axes_dim [16, 56, 56], guidance_embed True`).
     public static let fluxDev = FluxConfiguration(guidanceEmbeds: true)
 
+    /// FLUX.1-dev's widths with one double and one single block (0.5 B parameters). The two block kinds do
+    /// the same GEMM work per token (12·d² multiply-adds: double blocks split it over two streams) and the same
+    /// joint attention, so a FLUX.1-dev step costs about 57/2 of this one's; `docs/scaling-out.md` times it
+    /// on a machine that cannot hold the whole model.
+    public static let fluxDevSlice = FluxConfiguration(doubleBlockCount: 1, singleBlockCount: 1, guidanceEmbeds: true)
+
     /// black-forest-labs/FLUX.1-schnell: FLUX.1-dev without the guidance embedder (`guidance_embeds` false).
     /// Source: `research/architectures.md` §2.1 (the schnell file itself unverified there) and BFL
     /// `src/flux/util.py`, where `flux-schnell` has `guidance_embed=False` and otherwise dev's parameters.

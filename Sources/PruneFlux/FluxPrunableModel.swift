@@ -111,6 +111,11 @@ public struct FluxArchitecture: PrunableArchitecture {
                 name: "flux-schnell", summary: "FLUX.1-schnell transformer (11.9 B parameters), 4 steps, no guidance, 1024²",
                 trajectory: TrajectorySettings(scheduler: .fluxSchnell, height: 1024, width: 1024)),
             ModelPresetDescriptor(
+                name: "flux-dev-slice",
+                summary: "FLUX.1-dev widths with 1 double and 1 single block (0.5 B parameters), 28 steps, guidance 3.5, 1024²: "
+                    + "times FLUX.1-dev's blocks where its 11.9 B parameters do not fit",
+                trajectory: TrajectorySettings(scheduler: .fluxDev, height: 1024, width: 1024)),
+            ModelPresetDescriptor(
                 name: "flux-bench", summary: "FLUX block structure at bench size (4+8 blocks, 8×64 heads, 72 M parameters), 256², 4 steps",
                 trajectory: TrajectorySettings(scheduler: .fluxDev, steps: 4, height: 256, width: 256)),
         ]
@@ -122,6 +127,7 @@ public struct FluxArchitecture: PrunableArchitecture {
         switch preset {
         case "flux-dev": (.fluxDev, 512)
         case "flux-schnell": (.fluxSchnell, 256)
+        case "flux-dev-slice": (.fluxDevSlice, 512)
         case "flux-bench": (.fluxBench, 128)
         default: throw ArchitectureRegistryError.unknownPreset(name: preset, known: presets.map(\.name))
         }

@@ -34,6 +34,9 @@ import Testing
         #expect(dev == ModelAccounting(parameters: 11_901_408_320, heads: 1368, ffnNeurons: 933_888))
         let schnell = try ParamsCommand.parse(["--preset", "flux-schnell"]).accounting()
         #expect(schnell.parameters == 11_891_178_560)
+        // One double and one single block of dev: 64,124,992 outside the blocks + 339,831,296 + 141,591,808.
+        let slice = try ParamsCommand.parse(["--preset", "flux-dev-slice"]).accounting()
+        #expect(slice == ModelAccounting(parameters: 545_548_096, heads: 48, ffnNeurons: 36_864))
     }
 
     @Test("FLUX forward and sample reproduce diffusers through the CLI")
