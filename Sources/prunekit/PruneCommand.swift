@@ -43,7 +43,14 @@ struct PruneCommand: ParsableCommand {
     enum Scope: String, CaseIterable, ExpressibleByArgument {
         case global
         case perModule = "per-module"
-        var plan: PruningPlan.Scope { self == .global ? .global : .perModule }
+        case joint
+        var plan: PruningPlan.Scope {
+            switch self {
+            case .global: .global
+            case .perModule: .perModule
+            case .joint: .joint
+            }
+        }
     }
 
     @Option(help: "A model directory (its config.json names the architecture).") var model: String?
@@ -55,7 +62,7 @@ struct PruneCommand: ParsableCommand {
     var targetHeads: Double?
     @Option(help: "Fraction of the FFN neurons to remove (counted as --target-kind says), instead of --target.")
     var targetNeurons: Double?
-    @Option(help: "Rank units globally (per unit kind; default) or per module: global, per-module.") var scope: Scope?
+    @Option(help: "Rank units globally (per unit kind; default), per module, or jointly across heads and neurons (for scores comparable across kinds, such as EcoDiff's λ): global, per-module, joint.") var scope: Scope?
     @Option(help: "The units the criterion scores and the plan removes: a comma-separated list of heads, neurons and blocks (whole transformer blocks), or all. --masks files may name any unit.")
     var units: UnitKindsOption = .standard
     @Option(help: "Export with these binary masks instead of a criterion: a safetensors file of mask.<module key> tensors, one 0 (remove) or 1 (keep) per unit; modules it does not name are kept whole.")
@@ -92,6 +99,10 @@ struct PruneCommand: ParsableCommand {
     var promptsPerStep: Int?
     @Option(help: "ecodiff: the sparsity penalty's weight β (default: EcoDiff's for the architecture, SDXL 0.5, FLUX 0.01).")
     var penaltyWeight: Float?
+    @Option(help: ArgumentHelp(
+        "ecodiff: β for one unit kind in place of --penalty-weight, KIND=β (heads, neurons, modulation, blocks); repeatable.",
+        valueName: "kind=β"))
+    var kindPenaltyWeight: [KindPenaltyWeightOption] = []
     @Option(help: "ecodiff: one learning rate for every unit kind (default: EcoDiff's per-kind rates).")
     var learningRate: Float?
     @Option(help: "Where to write the pruned model directory (must not exist unless --overwrite; default for the demo: \(DemoDefaults.output)).")
@@ -156,6 +167,7 @@ struct PruneCommand: ParsableCommand {
             throw ValidationError("--prompts-per-step must be in 1…1000000, got \(promptsPerStep)")
         }
         if let penaltyWeight, !(penaltyWeight >= 0) { throw ValidationError("--penalty-weight must be 0 or more, got \(penaltyWeight)") }
+        _ = try KindPenaltyWeightOption.weights(kindPenaltyWeight)
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
         for (name, value) in [("--height", height), ("--width", width)] {
             if let value, value < 16 || value % 16 != 0 { throw ValidationError("\(name) must be a positive multiple of 16, got \(value)") }
@@ -252,6 +264,7 @@ struct PruneCommand: ParsableCommand {
                 "prunekit.epochs": String(epochs), "prunekit.learning_rate": learningRate.map { String($0) } ?? "default",
                 "prunekit.penalty_weight": penaltyWeight.map { String($0) } ?? "default", "prunekit.units": units.description,
                 "prunekit.prompts_per_step": promptsPerStep.map(String.init) ?? "default",
+                "prunekit.kind_penalty_weights": kindPenaltyWeight.isEmpty ? "default" : kindPenaltyWeight.map(\.description).sorted().joined(separator: ","),
             ])
     }
 
@@ -324,7 +337,8 @@ struct PruneCommand: ParsableCommand {
         // Every criterion gets the model and the same training options; those that learn masks train, snapshot
         // and resume through the shared MaskTrainer, the others ignore them.
         let training = MaskTrainingOptions(
-            epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight, promptsPerStep: promptsPerStep, checkpointing: writesCheckpoint ? checkpointing : nil,
+            epochs: epochs, learningRate: learningRate, penaltyWeight: penaltyWeight,
+            kindPenaltyWeights: try KindPenaltyWeightOption.weights(kindPenaltyWeight), promptsPerStep: promptsPerStep, checkpointing: writesCheckpoint ? checkpointing : nil,
             onIteration: { iteration in
                 lossHistory.append(
                     LossPoint(

@@ -36,6 +36,7 @@ extension PruneCommand {
         [
             ("--criterion", criterion != nil), ("--embeddings", embeddings != nil), ("--prompts", prompts != nil),
             ("--random-prompts", randomPrompts != nil), ("--penalty-weight", penaltyWeight != nil),
+            ("--kind-penalty-weight", !kindPenaltyWeight.isEmpty),
             ("--learning-rate", learningRate != nil), ("--checkpoint", checkpoint != nil), ("--resume", resume),
             ("--save-scores", saveScores != nil),
         ]

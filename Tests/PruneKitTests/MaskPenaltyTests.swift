@@ -60,4 +60,20 @@ import Testing
         #expect(abs(MaskPenalty.l1Lambda(masks, kinds: [.feedForwardNeuron]).item() - 0.75) < 1e-6)
         #expect(MaskPenalty.l1Lambda(masks, kinds: []).item() == 0)
     }
+
+    @Test("A per-kind β weighs that kind's term alone: value and gradient scale by it, other kinds keep the common β")
+    func perKindWeight() {
+        let objective = EcoDiffObjective(penalty: .l1Lambda, penaltyWeight: 0.5, kindPenaltyWeights: [.attentionHead: 2])
+        #expect(objective.penaltyWeight(of: .attentionHead) == 2 && objective.penaltyWeight(of: .feedForwardNeuron) == 0.5)
+        let masks = Self.masks()
+        let weighted = MaskPenalty.l1Lambda.weighted(masks) { objective.penaltyWeight(of: $0) }
+        #expect(abs(weighted.item() - (2 * 1.0 + 0.5 * 0.75)) < 1e-6)
+        weighted.backward()
+        #expect(masks["b"]!.gradient!.scalars() == [Float(2) / 6, Float(2) / 6, Float(2) / 6])
+        #expect(masks["c"]!.gradient!.scalars() == [-0.25, 0.25])
+        // A kind outside penalizedKinds has β 0 whatever its entry says.
+        var unpenalized = objective
+        unpenalized.penalizedKinds = [.feedForwardNeuron]
+        #expect(unpenalized.penaltyWeight(of: .attentionHead) == 0)
+    }
 }

@@ -68,10 +68,12 @@ struct SigmoidMaskCriterion: PruningCriterion {
         try registry.register(ToyArchitecture())
         let model = try registry.makeModel(preset: "toy-8x32", seed: 5)
         let context = ScoringContext(
-            model: model, training: MaskTrainingOptions(epochs: 7, learningRate: 0.3, penaltyWeight: 0.125))
+            model: model,
+            training: MaskTrainingOptions(epochs: 7, learningRate: 0.3, penaltyWeight: 0.125, kindPenaltyWeights: [.attentionHead: 0.25]))
         let configured = EcoDiffCriterion(parametrization: .sigmoid, objective: .flux).configured(for: context)
         #expect(configured.parametrization == model.ecoDiffSettings.parametrization)
         #expect(configured.objective.penalty == model.ecoDiffSettings.objective.penalty && configured.objective.penaltyWeight == 0.125)
+        #expect(configured.objective.penaltyWeight(of: .attentionHead) == 0.25 && configured.objective.penaltyWeight(of: .feedForwardNeuron) == 0.125)
         #expect(configured.schedule.epochs == 7 && configured.learningRates.values.allSatisfy { $0 == 0.3 })
         let kept = EcoDiffCriterion(parametrization: .sigmoid, objective: .flux, adaptsToModel: false).configured(for: ScoringContext(model: model))
         #expect(kept.parametrization == .sigmoid && kept.objective == .flux && kept.schedule.epochs == MaskTrainingSchedule().epochs)

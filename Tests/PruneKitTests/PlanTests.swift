@@ -59,6 +59,27 @@ import Testing
         #expect(removed.max()! < kept.min()!)
     }
 
+    @Test("Joint ranking pools heads and neurons: the lowest scores go whatever their kind, and the total budget holds")
+    func jointOrder() throws {
+        let (groups, shapes, _) = Self.mixed()
+        // Every neuron scores below every head: a joint 10 % budget comes from the neurons alone.
+        var scores = UnitScores(Dictionary(uniqueKeysWithValues: groups.map { group in
+            (group.moduleKey, (0..<group.unitCount).map { Float($0) + (group.kind == .attentionHead ? 100 : 0) })
+        }))
+        let total = groups.reduce(0) { $0 + $1.unitParameterCounts(shapes: { shapes[$0] }).reduce(0, +) }
+        let joint = try PruningPlan(target: .parameters(0.1), scope: .joint).select(scores: scores, groups: groups, shapes: shapes)
+        #expect(joint.rows.filter { $0.kind == .attentionHead }.allSatisfy { $0.kept == $0.units })
+        #expect(abs(Double(joint.removedParameters) - 0.1 * Double(total)) <= 8)  // within one neuron's cost
+        let global = try PruningPlan(target: .parameters(0.1), scope: .global).select(scores: scores, groups: groups, shapes: shapes)
+        #expect(global.rows.contains { $0.kind == .attentionHead && $0.kept < $0.units })
+        // A kind with its own target keeps its own pool: heads lose their 50 %, the neurons stay out of it.
+        scores["a.ff"] = (0..<10).map { Float($0) + 1000 }
+        let split = try PruningPlan(target: .parameters(0.1), scope: .joint, targetsByKind: [.attentionHead: .units(0.5)])
+            .select(scores: scores, groups: groups, shapes: shapes)
+        #expect(split.rows.filter { $0.kind == .attentionHead }.reduce(0) { $0 + $1.units - $1.kept } == 15)
+        #expect(split.rows.first { $0.module == "a.ff" }!.kept == 9)  // 10 % of its 80 parameters
+    }
+
     @Test("Per-module unit targets keep ⌊n·(1 − fraction)⌋ units in every module")
     func perModule() throws {
         let (groups, shapes, scores) = Self.mixed()

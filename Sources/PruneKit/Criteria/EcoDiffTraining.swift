@@ -14,7 +14,8 @@ extension EcoDiffCriterion {
     }
 
     /// This criterion as `context` asks: the model's EcoDiff settings when the context carries a model (and
-    /// ``adaptsToModel``), then the context's ``MaskTrainingOptions`` (epochs, prompts per step, one learning rate, β)
+    /// ``adaptsToModel``), then the context's ``MaskTrainingOptions`` (epochs, prompts per step, one learning rate, β,
+    /// per-kind β)
     /// where set.
     public func configured(for context: ScoringContext) -> EcoDiffCriterion {
         var criterion = self
@@ -23,7 +24,9 @@ extension EcoDiffCriterion {
         }
         if let epochs = context.training.epochs { criterion.schedule.epochs = epochs }
         if let promptsPerStep = context.training.promptsPerStep { criterion.schedule.accumulationSteps = promptsPerStep }
-        return criterion.configured(learningRate: context.training.learningRate, penaltyWeight: context.training.penaltyWeight)
+        criterion = criterion.configured(learningRate: context.training.learningRate, penaltyWeight: context.training.penaltyWeight)
+        criterion.objective.kindPenaltyWeights.merge(context.training.kindPenaltyWeights) { _, given in given }
+        return criterion
     }
 
     private func configured(learningRate: Float?, penaltyWeight: Float?) -> EcoDiffCriterion {

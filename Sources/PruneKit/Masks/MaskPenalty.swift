@@ -38,14 +38,21 @@ public enum MaskPenalty: Sendable, Equatable {
 
     /// R over the modules of `masks` whose kind is in `kinds`. A scalar, recorded when the tape is on.
     public func callAsFunction(_ masks: MaskSet, kinds: Set<UnitKind> = Set(UnitKind.allCases)) -> Tensor {
+        weighted(masks) { kinds.contains($0) ? 1 : 0 }
+    }
+
+    /// `Σ_kinds weight(kind) · (1/L_kind) Σ_l r(λ_l)`: each kind's mean term scaled by its weight; kinds of
+    /// weight 0 are left out. A scalar, recorded when the tape is on.
+    public func weighted(_ masks: MaskSet, weight: (UnitKind) -> Float) -> Tensor {
         var total: Tensor?
-        for kind in UnitKind.allCases where kinds.contains(kind) {
+        for kind in UnitKind.allCases {
+            let kindWeight = weight(kind)
             let layers = masks.lambdas(of: kind)
-            guard !layers.isEmpty else { continue }
+            guard kindWeight != 0, !layers.isEmpty else { continue }
             var kindSum = moduleTerm(layers[0].lambda)
             for layer in layers.dropFirst() { kindSum = kindSum + moduleTerm(layer.lambda) }
-            let kindMean = kindSum * (1 / Float(layers.count))
-            total = total.map { $0 + kindMean } ?? kindMean
+            let kindTerm = kindSum * (kindWeight / Float(layers.count))
+            total = total.map { $0 + kindTerm } ?? kindTerm
         }
         return total ?? Tensor(scalar: 0)
     }

@@ -48,6 +48,6 @@ extension EcoDiffObjective {
             output.backward(seed: latentGradient)
             if index > 0 { latentGradient = input.gradient ?? Tensor.zeros(input.shape) }
         }
-        return value(reconstruction: reconstruction, penalty: regulariser)
+        return value(reconstruction: reconstruction, penalty: regulariser.penalty, weightedPenalty: regulariser.weighted)
     }
 }

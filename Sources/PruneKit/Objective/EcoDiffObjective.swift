@@ -26,17 +26,20 @@ public struct EcoDiffObjective: Sendable, Equatable {
     public var penalty: MaskPenalty
     /// β, the weight of R.
     public var penaltyWeight: Float
+    /// β of one unit kind in place of ``penaltyWeight`` (none by default: EcoDiff weighs every kind alike).
+    public var kindPenaltyWeights: [UnitKind: Float]
     /// The unit kinds R covers (all by default).
     public var penalizedKinds: Set<UnitKind>
     /// How the gradient is obtained.
     public var mode: BackpropagationMode
 
     public init(
-        penalty: MaskPenalty, penaltyWeight: Float, penalizedKinds: Set<UnitKind> = Set(UnitKind.allCases),
-        mode: BackpropagationMode = .checkpointed
+        penalty: MaskPenalty, penaltyWeight: Float, kindPenaltyWeights: [UnitKind: Float] = [:],
+        penalizedKinds: Set<UnitKind> = Set(UnitKind.allCases), mode: BackpropagationMode = .checkpointed
     ) {
         self.penalty = penalty
         self.penaltyWeight = penaltyWeight
+        self.kindPenaltyWeights = kindPenaltyWeights
         self.penalizedKinds = penalizedKinds
         self.mode = mode
     }
@@ -65,7 +68,9 @@ public struct EcoDiffObjective: Sendable, Equatable {
             let latents = try trajectory.unroll(noise: noise, masks: { masks.masks(noise: maskNoise, step: $0) })
             try Self.checkTarget(target, fits: latents)
             let reconstruction = meanSquaredError(latents, target).item()
-            return value(reconstruction: reconstruction, penalty: penalty(masks, kinds: penalizedKinds).item())
+            return value(
+                reconstruction: reconstruction, penalty: penalty(masks, kinds: penalizedKinds).item(),
+                weightedPenalty: weightedPenalty(masks).item())
         }
     }
 
@@ -94,17 +99,27 @@ public struct EcoDiffObjective: Sendable, Equatable {
         }
     }
 
-    /// Back-propagates β·R into λ and returns R.
-    func backpropagatePenalty(_ masks: MaskSet) -> Float {
+    /// β of `kind`: 0 outside ``penalizedKinds``, else its ``kindPenaltyWeights`` entry or ``penaltyWeight``.
+    public func penaltyWeight(of kind: UnitKind) -> Float {
+        penalizedKinds.contains(kind) ? kindPenaltyWeights[kind] ?? penaltyWeight : 0
+    }
+
+    /// `Σ_kinds β_kind · R_kind`, the penalty as it enters the loss. A scalar, recorded when the tape is on.
+    func weightedPenalty(_ masks: MaskSet) -> Tensor {
+        penalty.weighted(masks) { penaltyWeight(of: $0) }
+    }
+
+    /// Back-propagates the weighted penalty into λ; returns R, unweighted, and the weighted penalty.
+    func backpropagatePenalty(_ masks: MaskSet) -> (penalty: Float, weighted: Float) {
         withGradients {
-            let regulariser = penalty(masks, kinds: penalizedKinds)
-            if penaltyWeight != 0 { (regulariser * penaltyWeight).backward() }
-            return regulariser.item()
+            let weighted = weightedPenalty(masks)
+            if weighted.requiresGradient { weighted.backward() }
+            return (penalty(masks, kinds: penalizedKinds).item(), weighted.item())
         }
     }
 
-    func value(reconstruction: Float, penalty: Float) -> ObjectiveValue {
-        ObjectiveValue(reconstruction: reconstruction, penalty: penalty, total: reconstruction + penaltyWeight * penalty)
+    func value(reconstruction: Float, penalty: Float, weightedPenalty: Float) -> ObjectiveValue {
+        ObjectiveValue(reconstruction: reconstruction, penalty: penalty, total: reconstruction + weightedPenalty)
     }
 
     static func checkTarget(_ target: Tensor, fits latents: Tensor) throws(ObjectiveError) {

@@ -11,9 +11,10 @@ extension EcoDiffObjective {
             let latents = try trajectory.unroll(noise: noise, masks: { masks.masks(noise: maskNoise, step: $0) })
             try Self.checkTarget(target, fits: latents)
             let reconstruction = meanSquaredError(latents, target)
-            let regulariser = penalty(masks, kinds: penalizedKinds)
-            let loss = penaltyWeight != 0 ? reconstruction + regulariser * penaltyWeight : reconstruction
-            let result = value(reconstruction: reconstruction.item(), penalty: regulariser.item())
+            let weighted = weightedPenalty(masks)
+            let loss = reconstruction + weighted
+            let result = value(
+                reconstruction: reconstruction.item(), penalty: penalty(masks, kinds: penalizedKinds).item(), weightedPenalty: weighted.item())
             loss.backward()
             return result
         }

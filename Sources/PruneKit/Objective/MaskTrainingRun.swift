@@ -48,6 +48,8 @@ public struct MaskTrainingOptions {
     public var learningRate: Float?
     /// The sparsity penalty's weight β.
     public var penaltyWeight: Float?
+    /// β of single unit kinds, in place of ``penaltyWeight`` (and of the criterion's own β) for those kinds.
+    public var kindPenaltyWeights: [UnitKind: Float]
     /// Prompts whose gradients make one optimizer step (``MaskTrainingSchedule/accumulationSteps``; EcoDiff: 4).
     /// A data-parallel run keeps at most this many ranks busy in mask learning.
     public var promptsPerStep: Int?
@@ -58,13 +60,15 @@ public struct MaskTrainingOptions {
     public var onIteration: (MaskTrainingIteration) throws -> Void
 
     public init(
-        epochs: Int? = nil, learningRate: Float? = nil, penaltyWeight: Float? = nil, promptsPerStep: Int? = nil,
+        epochs: Int? = nil, learningRate: Float? = nil, penaltyWeight: Float? = nil, kindPenaltyWeights: [UnitKind: Float] = [:],
+        promptsPerStep: Int? = nil,
         checkpointing: MaskTrainingCheckpointing? = nil, onIteration: @escaping (MaskTrainingIteration) throws -> Void = { _ in }
     ) {
         precondition(promptsPerStep.map { $0 >= 1 } ?? true, "at least one prompt per optimizer step")
         self.epochs = epochs
         self.learningRate = learningRate
         self.penaltyWeight = penaltyWeight
+        self.kindPenaltyWeights = kindPenaltyWeights
         self.promptsPerStep = promptsPerStep
         self.checkpointing = checkpointing
         self.onIteration = onIteration

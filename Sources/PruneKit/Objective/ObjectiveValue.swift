@@ -4,7 +4,7 @@ public struct ObjectiveValue: Sendable, Equatable, CustomStringConvertible {
     public var reconstruction: Float
     /// The unweighted sparsity term R(λ).
     public var penalty: Float
-    /// `reconstruction + β·penalty`.
+    /// `reconstruction + Σ_kinds β_kind·R_kind` (`reconstruction + β·penalty` when every kind has the same β).
     public var total: Float
 
     public init(reconstruction: Float, penalty: Float, total: Float) {

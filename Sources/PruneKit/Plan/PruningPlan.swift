@@ -17,7 +17,8 @@ import PruneNN
 ///   kind's units alone.
 /// - **Scope**: ``Scope/global`` ranks all eligible units of one ``UnitKind`` together (each kind gets the
 ///   same target fraction of its own parameters or units, unless it has its own), ``Scope/perModule`` ranks and
-///   budgets each module alone.
+///   budgets each module alone, ``Scope/joint`` ranks heads, neurons and modulation outputs in one pool (the
+///   scores decide each kind's share).
 /// - **Whole blocks** (``UnitKind/block``) are ranked first; the heads and neurons inside a removed block are then
 ///   removed with it: they count towards their own kind's target and are not ranked again, and their parameters
 ///   are counted once, in the block (``PlanResult/eligibleParameters``).
@@ -85,6 +86,11 @@ public struct PruningPlan: Sendable, Equatable, Codable {
         case global
         /// One ranking per module.
         case perModule = "local"
+        /// One ranking across the unit kinds (heads, neurons and modulation outputs together; blocks and kinds
+        /// with their own target keep their own pools), for scores that mean the same in every kind — EcoDiff's λ,
+        /// which EcoDiff itself thresholds at 0 across kinds — so the scores decide how the budget splits between
+        /// kinds instead of every kind giving up the same share.
+        case joint
     }
 
     public var target: Target
@@ -179,6 +185,20 @@ public struct PruningPlan: Sendable, Equatable, Codable {
         case .perModule:
             for kind in kindOrder {
                 for member in eligible where groups[member].kind == kind { pools.append((try resolve(kind), [member])) }
+            }
+        case .joint:
+            var shared: [Int] = []
+            for kind in kindOrder {
+                let members = eligible.filter { groups[$0].kind == kind }
+                guard !members.isEmpty else { continue }
+                if kind == .block || targetsByKind[kind] != nil {
+                    pools.append((try resolve(kind), members))
+                } else {
+                    shared += members
+                }
+            }
+            if !shared.isEmpty {
+                pools.append((try target.resolved(modelParameters: modelParameters, eligibleParameters: eligibleParameters), shared.sorted()))
             }
         }
 
