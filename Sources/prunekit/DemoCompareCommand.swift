@@ -121,7 +121,7 @@ struct DemoCompareCommand: ParsableCommand {
                         let scores = try criterion.scores(in: context)
                         let scoringSeconds = Date().timeIntervalSince(scoringStart)
                         for target in targetValues {
-                            let plan = PruningPlan(target: planTarget(target), scope: .global)
+                            let plan = PruningPlan(target: planTarget(target), scope: criterion.defaultScope)
                             let result = try plan.select(scores: scores, groups: groups, shapes: context.shapes)
                             var identity = [String: [Int]](uniqueKeysWithValues: groups.map { ($0.moduleKey, result.selection.keptUnits(of: $0)) })
                             identity["target"] = [Int((target * 1e6).rounded())]

@@ -62,7 +62,7 @@ struct PruneCommand: ParsableCommand {
     var targetHeads: Double?
     @Option(help: "Fraction of the FFN neurons to remove (counted as --target-kind says), instead of --target.")
     var targetNeurons: Double?
-    @Option(help: "Rank units globally (per unit kind; default), per module, or jointly across heads and neurons (for scores comparable across kinds, such as EcoDiff's λ): global, per-module, joint.") var scope: Scope?
+    @Option(help: "Rank units globally (per unit kind), per module, or jointly across heads and neurons (for scores comparable across kinds, such as EcoDiff's λ): global, per-module, joint (default: the criterion's: joint for ecodiff, global for the others and for --scores files).") var scope: Scope?
     @Option(help: "The units the criterion scores and the plan removes: a comma-separated list of heads, neurons and blocks (whole transformer blocks), or all. --masks files may name any unit.")
     var units: UnitKindsOption = .standard
     @Option(help: "Export with these binary masks instead of a criterion: a safetensors file of mask.<module key> tensors, one 0 (remove) or 1 (keep) per unit; modules it does not name are kept whole.")
@@ -285,13 +285,13 @@ struct PruneCommand: ParsableCommand {
     /// `--target` as the plan's target.
     var planTarget: PruningPlan.Target { planTarget(targetFraction) }
 
-    /// The plan the flags describe.
-    func plan() -> PruningPlan {
+    /// The plan the flags describe; without `--scope`, `defaultScope` (a criterion's own).
+    func plan(defaultScope: PruningPlan.Scope = .global) -> PruningPlan {
         var byKind: [UnitKind: PruningPlan.Target] = [:]
         if let targetHeads { byKind[.attentionHead] = planTarget(targetHeads) }
         if let targetNeurons { byKind[.feedForwardNeuron] = planTarget(targetNeurons) }
         return PruningPlan(
-            target: planTarget, scope: (scope ?? .global).plan, targetsByKind: byKind,
+            target: planTarget, scope: scope?.plan ?? defaultScope, targetsByKind: byKind,
             include: include.map(ModulePattern.init), exclude: exclude.map(ModulePattern.init))
     }
 
@@ -306,7 +306,8 @@ struct PruneCommand: ParsableCommand {
         let claim = group.isLeader ? try claimOutputs() : nil
         defer { claim?.release() }
         let criterion = try CriterionRegistry.current.criterion(named: criterionName)
-        let plan = plan()
+        // A file of scores or masks may come from any criterion: its plan ranks per kind unless --scope says otherwise.
+        let plan = plan(defaultScope: unitFile == nil ? criterion.defaultScope : .global)
         for pattern in plan.include + plan.exclude { _ = try pattern.matches("") }  // bad regexes fail before any work
         let calibrates = criterion.requiresCalibration && unitFile == nil
         if group.isDistributed, calibrates, !criterion.supportsDataParallelism {

@@ -76,6 +76,48 @@ import Testing
         try CLITests.run(["params", "--model", model, "--masks", masks, "--json"])
     }
 
+    /// A data-free criterion whose neurons all score below its heads, planned with `scope` unless told otherwise.
+    struct ScopeProbeCriterion: PruningCriterion {
+        let scope: PruningPlan.Scope
+        var name: String { "test-scope-probe" }
+        var summary: String { "neurons score below heads (CLI test criterion)" }
+        var requiresCalibration: Bool { false }
+        var defaultScope: PruningPlan.Scope { scope }
+        func scores(in context: ScoringContext) throws -> UnitScores {
+            UnitScores(Dictionary(uniqueKeysWithValues: context.groups.map { group in
+                (group.moduleKey, (0..<group.unitCount).map { Float($0) + (group.kind == .attentionHead ? 1000 : 0) })
+            }))
+        }
+    }
+
+    @Test("prune plans with the criterion's own scope unless --scope says otherwise; EcoDiff's is joint, a --scores file's global")
+    func planScopeFollowsTheCriterion() throws {
+        #expect(EcoDiffCriterion().defaultScope == .joint)
+        for name in ["magnitude", "random", "taylor", "activation"] {
+            #expect(try CriterionRegistry.withBuiltIns().criterion(named: name).defaultScope == .global, "\(name)")
+        }
+        let model = Fixtures.path("sdxl-small")
+        let outputs = (0..<4).map { Self.temporaryPath("scope-\($0)") }
+        let scores = Self.temporaryPath("scope.safetensors")
+        defer { for path in outputs + [scores] { try? FileManager.default.removeItem(atPath: path) } }
+        /// Heads removed by a probe run planned with `scope` by default and `extra` flags.
+        func headsRemoved(_ scope: PruningPlan.Scope, _ extra: [String], out: String) throws -> Int {
+            let registry = CriterionRegistry.withBuiltIns()
+            try registry.register(ScopeProbeCriterion(scope: scope))
+            try CriterionRegistry.$current.withValue(registry) {
+                try CLITests.run(["prune", "--model", model, "--criterion", "test-scope-probe", "--target", "0.2", "--out", out] + extra)
+            }
+            let heads = try Self.manifest(out).units["head"]!
+            return heads.original - heads.kept
+        }
+        #expect(try headsRemoved(.joint, ["--save-scores", scores], out: outputs[0]) == 0)  // the neurons pay for everything
+        #expect(try headsRemoved(.global, [], out: outputs[1]) > 0)  // every kind gives up 20 %
+        #expect(try headsRemoved(.joint, ["--scope", "global"], out: outputs[2]) > 0)
+        // The same scores from a file are planned per kind.
+        try CLITests.run(["prune", "--model", model, "--scores", scores, "--target", "0.2", "--out", outputs[3]])
+        #expect(FileManager.default.contentsEqual(atPath: Self.weights(outputs[1]), andPath: Self.weights(outputs[3])))
+    }
+
     @Test("params --preset --masks counts, without weights, exactly what prune --preset --masks exports")
     func presetCountsMatchExport() throws {
         let masks = Self.temporaryPath("tiny-masks.safetensors")

@@ -24,6 +24,9 @@ public protocol PruningCriterion: Sendable {
     /// of the prompts (``ScoringContext/shard``): it sums what it gathers over the ranks
     /// (``ScoringContext/sumOverRanks(_:)``, ``MaskTrainer/train(_:shard:fromEpoch:prompt:onPrompt:)``).
     var supportsDataParallelism: Bool { get }
+    /// How a plan ranks this criterion's scores unless the caller says otherwise: ``PruningPlan/Scope/global``
+    /// (per unit kind) unless the scores mean the same in every kind (``PruningPlan/Scope/joint``).
+    var defaultScope: PruningPlan.Scope { get }
     /// One score per unit of every group of `context.groups`, keyed by module key.
     /// - Throws: ``CriterionError`` (missing parameters or calibration data), trajectory errors.
     func scores(in context: ScoringContext) throws -> UnitScores
@@ -36,6 +39,8 @@ extension PruningCriterion {
     public var trainsMasks: Bool { false }
     /// Data-free criteria read no prompts, so shards change nothing; calibrating ones must say they sum.
     public var supportsDataParallelism: Bool { !requiresCalibration }
+    /// Scores are ranked within each unit kind unless the criterion says otherwise.
+    public var defaultScope: PruningPlan.Scope { .global }
 }
 
 /// Scores per module key, `[unitCount]` each; higher = more important to keep.
