@@ -66,7 +66,9 @@ import Testing
         let objective = EcoDiffObjective(penalty: .l1Lambda, penaltyWeight: 0.5, kindPenaltyWeights: [.attentionHead: 2])
         #expect(objective.penaltyWeight(of: .attentionHead) == 2 && objective.penaltyWeight(of: .feedForwardNeuron) == 0.5)
         let masks = Self.masks()
-        let weighted = MaskPenalty.l1Lambda.weighted(masks) { objective.penaltyWeight(of: $0) }
+        #expect(MaskPenalty.l1Lambda.kindTerms(masks, kinds: Set(UnitKind.allCases)).map(\.kind) == [.attentionHead, .feedForwardNeuron])
+        let (unweighted, weighted) = withGradients { objective.penaltyTerms(masks) }
+        #expect(abs(unweighted - (1.0 + 0.75)) < 1e-6)
         #expect(abs(weighted.item() - (2 * 1.0 + 0.5 * 0.75)) < 1e-6)
         weighted.backward()
         #expect(masks["b"]!.gradient!.scalars() == [Float(2) / 6, Float(2) / 6, Float(2) / 6])

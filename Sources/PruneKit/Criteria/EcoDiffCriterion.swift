@@ -44,8 +44,9 @@ public struct EcoDiffCriterion: PruningCriterion {
     public var summary: String { "EcoDiff learned end-to-end hard-concrete mask logits λ (needs calibration)" }
     public var trainsMasks: Bool { true }
     public var supportsDataParallelism: Bool { true }
-    /// λ is one gate's logit whatever the unit's kind, and EcoDiff keeps λ > 0 across kinds, so its plan ranks
-    /// heads and neurons together: λ decide how a target splits between kinds (docs/ecodiff-flux-diagnosis.md §9).
+    /// λ is one gate's logit whatever the unit's kind, and EcoDiff's paper binarises with one threshold across kinds
+    /// (M = 𝕀(λ > τ), τ set by the target), so its plan ranks heads and neurons together: λ decide how a target
+    /// splits between kinds (docs/ecodiff-flux-diagnosis.md §9).
     public var defaultScope: PruningPlan.Scope { .joint }
 
     /// EcoDiff's SDXL settings by default.

@@ -38,22 +38,19 @@ public enum MaskPenalty: Sendable, Equatable {
 
     /// R over the modules of `masks` whose kind is in `kinds`. A scalar, recorded when the tape is on.
     public func callAsFunction(_ masks: MaskSet, kinds: Set<UnitKind> = Set(UnitKind.allCases)) -> Tensor {
-        weighted(masks) { kinds.contains($0) ? 1 : 0 }
+        let terms = kindTerms(masks, kinds: kinds).map(\.term)
+        return terms.dropFirst().reduce(terms.first ?? Tensor(scalar: 0)) { $0 + $1 }
     }
 
-    /// `Σ_kinds weight(kind) · (1/L_kind) Σ_l r(λ_l)`: each kind's mean term scaled by its weight; kinds of
-    /// weight 0 are left out. A scalar, recorded when the tape is on.
-    public func weighted(_ masks: MaskSet, weight: (UnitKind) -> Float) -> Tensor {
-        var total: Tensor?
-        for kind in UnitKind.allCases {
-            let kindWeight = weight(kind)
+    /// Each kind's term `(1/L_kind) Σ_{modules l of the kind} r(λ_l)`, for the kinds in `kinds` that `masks` has,
+    /// in ``UnitKind`` order. Scalars, recorded when the tape is on.
+    public func kindTerms(_ masks: MaskSet, kinds: Set<UnitKind>) -> [(kind: UnitKind, term: Tensor)] {
+        UnitKind.allCases.compactMap { kind in
             let layers = masks.lambdas(of: kind)
-            guard kindWeight != 0, !layers.isEmpty else { continue }
+            guard kinds.contains(kind), !layers.isEmpty else { return nil }
             var kindSum = moduleTerm(layers[0].lambda)
             for layer in layers.dropFirst() { kindSum = kindSum + moduleTerm(layer.lambda) }
-            let kindTerm = kindSum * (kindWeight / Float(layers.count))
-            total = total.map { $0 + kindTerm } ?? kindTerm
+            return (kind, kindSum * (1 / Float(layers.count)))
         }
-        return total ?? Tensor(scalar: 0)
     }
 }

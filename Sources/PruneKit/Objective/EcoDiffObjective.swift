@@ -68,9 +68,8 @@ public struct EcoDiffObjective: Sendable, Equatable {
             let latents = try trajectory.unroll(noise: noise, masks: { masks.masks(noise: maskNoise, step: $0) })
             try Self.checkTarget(target, fits: latents)
             let reconstruction = meanSquaredError(latents, target).item()
-            return value(
-                reconstruction: reconstruction, penalty: penalty(masks, kinds: penalizedKinds).item(),
-                weightedPenalty: weightedPenalty(masks).item())
+            let (unweighted, weighted) = penaltyTerms(masks)
+            return value(reconstruction: reconstruction, penalty: unweighted, weightedPenalty: weighted.item())
         }
     }
 
@@ -104,17 +103,27 @@ public struct EcoDiffObjective: Sendable, Equatable {
         penalizedKinds.contains(kind) ? kindPenaltyWeights[kind] ?? penaltyWeight : 0
     }
 
-    /// `Σ_kinds β_kind · R_kind`, the penalty as it enters the loss. A scalar, recorded when the tape is on.
-    func weightedPenalty(_ masks: MaskSet) -> Tensor {
-        penalty.weighted(masks) { penaltyWeight(of: $0) }
+    /// From one pass over the masks: R, unweighted, and `Σ_kinds β_kind · R_kind`, the penalty as it enters the loss
+    /// (a scalar, recorded when the tape is on).
+    public func penaltyTerms(_ masks: MaskSet) -> (penalty: Float, weighted: Tensor) {
+        var unweighted: Float = 0
+        var weighted: Tensor?
+        for (kind, term) in penalty.kindTerms(masks, kinds: penalizedKinds) {
+            unweighted += term.item()
+            let kindWeight = penaltyWeight(of: kind)
+            guard kindWeight != 0 else { continue }
+            let scaled = term * kindWeight
+            weighted = weighted.map { $0 + scaled } ?? scaled
+        }
+        return (unweighted, weighted ?? Tensor(scalar: 0))
     }
 
     /// Back-propagates the weighted penalty into λ; returns R, unweighted, and the weighted penalty.
     func backpropagatePenalty(_ masks: MaskSet) -> (penalty: Float, weighted: Float) {
         withGradients {
-            let weighted = weightedPenalty(masks)
+            let (unweighted, weighted) = penaltyTerms(masks)
             if weighted.requiresGradient { weighted.backward() }
-            return (penalty(masks, kinds: penalizedKinds).item(), weighted.item())
+            return (unweighted, weighted.item())
         }
     }
 

@@ -11,10 +11,9 @@ extension EcoDiffObjective {
             let latents = try trajectory.unroll(noise: noise, masks: { masks.masks(noise: maskNoise, step: $0) })
             try Self.checkTarget(target, fits: latents)
             let reconstruction = meanSquaredError(latents, target)
-            let weighted = weightedPenalty(masks)
+            let (unweighted, weighted) = penaltyTerms(masks)
             let loss = reconstruction + weighted
-            let result = value(
-                reconstruction: reconstruction.item(), penalty: penalty(masks, kinds: penalizedKinds).item(), weightedPenalty: weighted.item())
+            let result = value(reconstruction: reconstruction.item(), penalty: unweighted, weightedPenalty: weighted.item())
             loss.backward()
             return result
         }

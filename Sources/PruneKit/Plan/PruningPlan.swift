@@ -88,8 +88,8 @@ public struct PruningPlan: Sendable, Equatable, Codable {
         case perModule = "local"
         /// One ranking across the unit kinds (heads, neurons and modulation outputs together; blocks and kinds
         /// with their own target keep their own pools), for scores that mean the same in every kind — EcoDiff's λ,
-        /// which EcoDiff itself thresholds at 0 across kinds — so the scores decide how the budget splits between
-        /// kinds instead of every kind giving up the same share.
+        /// which EcoDiff's paper thresholds with one τ across kinds — so the scores decide how the budget splits
+        /// between kinds instead of every kind giving up the same share.
         case joint
     }
 
