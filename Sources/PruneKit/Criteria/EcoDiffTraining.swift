@@ -15,8 +15,7 @@ extension EcoDiffCriterion {
 
     /// This criterion as `context` asks: the model's EcoDiff settings when the context carries a model (and
     /// ``adaptsToModel``), then the context's ``MaskTrainingOptions`` (epochs, prompts per step, one learning rate, β,
-    /// per-kind β)
-    /// where set.
+    /// per-kind β) where set.
     public func configured(for context: ScoringContext) -> EcoDiffCriterion {
         var criterion = self
         if adaptsToModel, let model = context.model {
